@@ -1,0 +1,5 @@
+"""``python -m edgemem`` runs the command-line interface."""
+
+from edgemem.cli import main
+
+main()

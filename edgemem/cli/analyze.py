@@ -1,0 +1,76 @@
+"""``edgemem analyze MODEL.onnx``: peak activation memory per execution order, arena, budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from edgemem.cli.app import app, handles_errors
+
+
+@app.command(help="Peak activation memory of an ONNX model under the stored, greedy and optimal orders, "
+                  "its arena plan and a budget check. Exit 3 when the best plan exceeds --budget.")
+@handles_errors
+def analyze(
+    model: Path = typer.Argument(..., help="The .onnx file (external data is read from beside it)."),
+    input_shape: Optional[List[str]] = typer.Option(None, "--input-shape", help="Bind a graph input: NAME=1x3x224x224 (repeatable)."),
+    dim: Optional[List[str]] = typer.Option(None, "--dim", help="Bind a symbolic dimension: SYMBOL=N, e.g. batch=1 (repeatable)."),
+    probe: bool = typer.Option(False, "--probe", help="Run the model once under ONNX Runtime with generated inputs to size what static inference cannot."),
+    fold: bool = typer.Option(True, "--fold/--no-fold", help="Try constant folding (onnxslim) when shape inference leaves tensors unsized."),
+    order: Optional[List[str]] = typer.Option(None, "--order", help="Orders to evaluate, comma-separated: stored, greedy, optimal (default: all)."),
+    time_limit: str = typer.Option("10s", "--time-limit", help="Time limit of the optimal order search (e.g. 10s, 2m)."),
+    inplace: bool = typer.Option(True, "--inplace/--no-inplace", help="Let elementwise ops write over an input that dies there."),
+    alias: bool = typer.Option(True, "--alias/--no-alias", help="Let view ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their input's buffer."),
+    alignment: int = typer.Option(64, "--alignment", min=1, help="Arena offset alignment in bytes (1 = no padding)."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="Count floating-point activations at fp32, fp16 or int8 width."),
+    placement: str = typer.Option("greedy_by_size", "--placement", help="Arena placement algorithm."),
+    budget: Optional[str] = typer.Option(None, "--budget", help="Memory budget, e.g. 256MB (10^6) or 256MiB (2^20). Exit 3 when the best plan does not fit."),
+    budget_scope: str = typer.Option("activations", "--budget-scope", help="What the budget covers: activations (arena) or total (arena + weights)."),
+    top: int = typer.Option(5, "--top", min=1, help="Largest buffers to list at each peak."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write the live-memory timeline and arena plot (.png, .svg or .html)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema edgemem.memory_report/1) on stdout."),
+    detail: bool = typer.Option(False, "--detail", help="With --json: add per-step profiles, orders and arena offsets."),
+) -> int:
+    from edgemem.cli.options import parse_dims, parse_input_shapes, parse_list
+    from edgemem.errors import ExitCode, UsageError
+    from edgemem.graph import LoadOptions, load_graph
+    from edgemem.memory.analyze import AnalyzeOptions, analyze as run_analysis
+    from edgemem.memory.convention import PRECISION_BITS, Convention
+    from edgemem.output import Output
+    from edgemem.units import parse_duration_s, parse_size
+
+    if precision is not None and precision not in PRECISION_BITS:
+        raise UsageError(f"--precision {precision!r}: choose fp32, fp16 or int8")
+    load_options = LoadOptions(input_shapes=parse_input_shapes(input_shape), dims=parse_dims(dim), probe=probe, fold_constants=fold)
+    options = AnalyzeOptions(
+        orders=parse_list(order, ("stored", "greedy", "optimal")),
+        convention=Convention(inplace=inplace, alias_views=alias, alignment_bytes=alignment, precision=precision),
+        placement=placement,
+        time_limit_s=parse_duration_s(time_limit),
+        budget_bytes=parse_size(budget) if budget is not None else None,
+        budget_scope=budget_scope,
+        peak_tensors=top,
+    )
+    out = Output(json_mode=json_out)
+    with out.status(f"loading and sizing {model.name}"):
+        graph = load_graph(model, load_options)
+    with out.status(f"analyzing {len(graph.nodes)} nodes"):
+        report = run_analysis(graph, options)
+    if plot is not None:
+        from edgemem.output.plot import write_plot
+
+        with out.status(f"drawing {plot}"):
+            write_plot(report, plot)
+    if json_out:
+        out.emit_json(report.to_json(detail=detail))
+    else:
+        from edgemem.output.analyze import render_memory_report
+
+        render_memory_report(report, out)
+        if plot is not None:
+            out.info(f"plot written to {plot}")
+    if report.budget is not None and not report.budget.fits:
+        return ExitCode.OVER_BUDGET
+    return ExitCode.OK

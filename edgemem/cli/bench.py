@@ -1,0 +1,1 @@
+"""``edgemem bench`` (registered here; implemented in edgemem.bench)."""

@@ -1,0 +1,1 @@
+"""``edgemem distill`` (registered here; implemented in edgemem.distill)."""

@@ -1,0 +1,186 @@
+"""analyze(graph, options) -> MemoryReport: every order, its arena, bounds, and the budget verdict."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+
+from edgemem.errors import UsageError
+from edgemem.graph.types import Graph
+from edgemem.memory import bounds
+from edgemem.memory.convention import Convention
+from edgemem.memory.liveness import lifetimes_from_order, live_at, live_profile
+from edgemem.memory.placement import ALGORITHMS, DEFAULT_ALGORITHM, aligned_sizes
+from edgemem.memory.problem import Problem, problem_from_graph
+from edgemem.memory.report import BudgetCheck, LiveTensor, MemoryReport, OrderReport, TensorRow
+from edgemem.memory.report import Convention as ConventionRow
+from edgemem.memory.schedule import STRATEGIES, ScheduleContext, ScheduleResult
+from edgemem.memory.verify import check_plan
+
+ORDER_NAMES = tuple(STRATEGIES)
+BUDGET_SCOPES = ("activations", "total")
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    orders: tuple[str, ...] = ("stored", "greedy", "optimal")
+    convention: Convention = Convention()
+    placement: str = DEFAULT_ALGORITHM
+    time_limit_s: float = 10.0
+    budget_bytes: int | None = None
+    budget_scope: str = "activations"
+    peak_tensors: int = 5
+
+    def __post_init__(self) -> None:
+        unknown = [o for o in self.orders if o not in STRATEGIES]
+        if unknown or not self.orders:
+            raise UsageError(f"unknown order {', '.join(unknown) or '(none)'}", hint=f"choose from {', '.join(STRATEGIES)}")
+        if self.placement not in ALGORITHMS:
+            raise UsageError(f"unknown placement {self.placement!r}", hint=f"choose from {', '.join(ALGORITHMS)}")
+        if self.budget_scope not in BUDGET_SCOPES:
+            raise UsageError(f"unknown budget scope {self.budget_scope!r}", hint="activations or total")
+        if self.convention.alignment_bytes < 1:
+            raise UsageError("alignment must be at least 1 byte")
+
+
+def analyze(graph: Graph, options: AnalyzeOptions = AnalyzeOptions()) -> MemoryReport:
+    start = time.perf_counter()
+    problem = problem_from_graph(graph, options.convention)
+    order_bound = bounds.order_lower_bound(problem)
+    results = run_orders(problem, options, order_bound)
+    orders = tuple(order_report(problem, graph, r, options) for r in results)
+    best = min(orders, key=lambda o: (o.arena_bytes, o.peak_bytes, ORDER_NAMES.index(o.name)))
+    return MemoryReport(
+        model=graph.name,
+        path=graph.path,
+        opset=graph.opset,
+        nodes=len(graph.nodes),
+        weights_bytes=graph.weights_bytes,
+        activations_total_bytes=graph.activations_total_bytes if options.convention.precision is None
+        else sum(problem_tensor_sizes(graph, options.convention)),
+        lower_bound_bytes=bounds.working_set_bound(problem),
+        order_lower_bound_bytes=order_bound,
+        orders=orders,
+        best=best,
+        budget=budget_check(best, graph, options),
+        convention=ConventionRow(
+            inplace=options.convention.inplace,
+            alias_views=options.convention.alias_views,
+            alignment_bytes=options.convention.alignment_bytes,
+            precision=options.convention.precision,
+            description=options.convention.describe(),
+        ),
+        buffers=len(problem.buffers),
+        aliased_tensors=problem.aliased_tensors,
+        inplace_tensors=problem.inplace_tensors,
+        size_sources=dict(Counter(t.source for t in graph.tensors.values() if t.kind != "weight")),
+        tensors=tensor_rows(graph, problem),
+        notes=graph.notes,
+        analysis_s=time.perf_counter() - start,
+    )
+
+
+def problem_tensor_sizes(graph: Graph, convention: Convention):
+    from edgemem.memory.problem import accounted_size
+
+    return [accounted_size(t, convention.precision) for t in graph.tensors.values() if t.kind != "weight"]
+
+
+def run_orders(problem: Problem, options: AnalyzeOptions, order_bound: int) -> list[ScheduleResult]:
+    """Run the requested strategies in table order; each later one is seeded with the best so far."""
+    results: list[ScheduleResult] = []
+    incumbent = None
+    for name in ORDER_NAMES:
+        if name not in options.orders:
+            continue
+        context = ScheduleContext(lower_bound_bytes=order_bound, incumbent=incumbent, time_limit_s=options.time_limit_s)
+        result = STRATEGIES[name](problem, context)
+        results.append(result)
+        if incumbent is None or result.peak_bytes < incumbent.peak_bytes:
+            incumbent = result
+    bound = max(r.lower_bound_bytes for r in results)
+    proved = [r.peak_bytes for r in results if r.proved_optimal]
+    if proved:  # an exact result proves the bound for every order
+        bound = min(proved)
+    return [replace(r, proved_optimal=r.peak_bytes <= bound, lower_bound_bytes=min(bound, r.peak_bytes)) for r in results]
+
+
+def order_report(problem: Problem, graph: Graph, result: ScheduleResult, options: AnalyzeOptions) -> OrderReport:
+    lifetimes = lifetimes_from_order(problem, result.order)
+    profile = live_profile(lifetimes)
+    peak_step = int(profile.argmax()) if len(profile) else 0
+    peak = int(profile[peak_step]) if len(profile) else 0
+    align = options.convention.alignment_bytes
+    padded = lifetimes_from_order(problem, result.order, aligned_sizes(lifetimes, align))
+    arena_bound = int(live_profile(padded).max()) if len(profile) else 0
+    plan = ALGORITHMS[options.placement](lifetimes, align)
+    check = check_plan(lifetimes, plan, align)
+    if not check.ok:
+        raise RuntimeError(f"internal error: the {options.placement} plan failed verification: {check.problems[0]}")
+    node = result.order[peak_step] if result.order else 0
+    live = live_at(lifetimes, peak_step)[: options.peak_tensors]
+    peak_tensors = tuple(
+        LiveTensor(
+            name=problem.buffers[b].name,
+            size_bytes=problem.buffers[b].size_bytes,
+            producer=problem.node_names[problem.buffers[b].creator] if problem.buffers[b].creator >= 0 else None,
+            op_type=problem.op_types[problem.buffers[b].creator] if problem.buffers[b].creator >= 0 else None,
+            tensors=len(problem.buffers[b].tensors),
+        )
+        for b in live
+    )
+    assert peak == result.peak_bytes, "schedule peak disagrees with liveness"
+    return OrderReport(
+        name=result.name,
+        peak_bytes=peak,
+        arena_bytes=plan.arena_bytes,
+        arena_lower_bound_bytes=arena_bound,
+        fragmentation=(plan.arena_bytes / arena_bound - 1.0) if arena_bound else 0.0,
+        peak_step=peak_step,
+        peak_node=problem.node_names[node] if problem.node_names else "",
+        peak_op=problem.op_types[node] if problem.op_types else "",
+        proved_optimal=result.proved_optimal,
+        lower_bound_bytes=result.lower_bound_bytes,
+        gap=result.gap,
+        method=result.method,
+        search_s=result.search_s,
+        placement=plan.algorithm,
+        verified=check.ok,
+        peak_tensors=peak_tensors,
+        profile_bytes=tuple(int(x) for x in profile),
+        order=tuple(problem.node_names[i] for i in result.order),
+        offsets={
+            lifetimes.names[b]: (plan.offsets[b], plan.sizes_bytes[b], lifetimes.first_step[b], lifetimes.last_step[b])
+            for b in range(len(lifetimes))
+        },
+    )
+
+
+def budget_check(best: OrderReport, graph: Graph, options: AnalyzeOptions) -> BudgetCheck | None:
+    if options.budget_bytes is None:
+        return None
+    required = best.arena_bytes + (graph.weights_bytes if options.budget_scope == "total" else 0)
+    return BudgetCheck(
+        budget_bytes=options.budget_bytes,
+        scope=options.budget_scope,
+        required_bytes=required,
+        fits=required <= options.budget_bytes,
+        shortfall_bytes=max(0, required - options.budget_bytes),
+    )
+
+
+def tensor_rows(graph: Graph, problem: Problem) -> tuple[TensorRow, ...]:
+    return tuple(
+        TensorRow(
+            name=t.name,
+            dtype=t.dtype,
+            shape=t.shape,
+            size_bytes=t.size_bytes,
+            kind=t.kind,
+            source=t.source,
+            producer=t.producer,
+            buffer=problem.buffers[problem.buffer_of[t.name]].name if t.name in problem.buffer_of else None,
+        )
+        for t in graph.tensors.values()
+    )

@@ -1,0 +1,166 @@
+"""Graph + convention -> buffers and per-node uses: the input of every order and placement search.
+
+A buffer is one allocation. Without aliasing or in-place reuse every activation tensor is its
+own buffer; with them, a view's output and an in-place op's output join their input's buffer
+(union-find). A buffer is "touched" by every node that reads or writes one of its tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from edgemem.graph.types import Graph, TensorInfo
+from edgemem.memory.convention import FLOAT_DTYPES, INPLACE_OPS, PRECISION_BITS, VIEW_OPS, Convention
+
+
+@dataclass(frozen=True, slots=True)
+class Buffer:
+    name: str  # the tensor that allocates it
+    size_bytes: int
+    tensors: tuple[str, ...]
+    creator: int  # index of the allocating node in graph.nodes; -1 for a graph input
+    is_input: bool
+    is_output: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Integer-indexed view of the graph for order and placement search."""
+
+    node_names: tuple[str, ...]
+    op_types: tuple[str, ...]
+    buffers: tuple[Buffer, ...]
+    creates: tuple[tuple[int, ...], ...]  # per node: buffers it allocates
+    touches: tuple[tuple[int, ...], ...]  # per node: buffers it reads or writes (creates included)
+    preds: tuple[tuple[int, ...], ...]  # per node: nodes it depends on
+    buffer_of: dict  # tensor name -> buffer index (absent for weights and views of weights)
+    aliased_tensors: int  # tensors sharing a view's buffer
+    inplace_tensors: int  # tensors written in place
+
+    @property
+    def sizes(self) -> list[int]:
+        return [b.size_bytes for b in self.buffers]
+
+
+def accounted_size(tensor: TensorInfo, precision: str | None) -> int:
+    if precision is None or tensor.dtype not in FLOAT_DTYPES:
+        return tensor.size_bytes
+    return (math.prod(tensor.shape) * PRECISION_BITS[precision] + 7) // 8
+
+
+def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
+    nodes = graph.nodes
+    index_of = {n.name: i for i, n in enumerate(nodes)}
+    tensors = graph.tensors
+    outputs = set(graph.outputs)
+    inputs = set(graph.inputs)
+    readers: dict[str, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for name in node.inputs:
+            readers.setdefault(name, []).append(i)
+
+    parent: dict[str, str] = {}  # union-find over activation tensor names; weights absent
+
+    def find(name: str) -> str:
+        root = name
+        while parent[root] != root:
+            root = parent[root]
+        while parent[name] != root:
+            parent[name], name = root, parent[name]
+        return root
+
+    for name, info in tensors.items():
+        if info.kind != "weight":
+            parent[name] = name
+    weight_views: set[str] = set()
+    joined_by: dict[str, set[int]] = {}  # root -> nodes whose output joined the buffer
+    aliased = inplace = 0
+    if convention.alias_views:
+        for i, node in enumerate(nodes):
+            if node.op_type in VIEW_OPS and node.inputs and node.outputs and len(node.outputs) >= 1:
+                src, out = node.inputs[0], node.outputs[0]
+                if src in weight_views or tensors[src].kind == "weight":
+                    weight_views.add(out)
+                    parent.pop(out, None)
+                    continue
+                if tensors[out].size_bytes != tensors[src].size_bytes:
+                    continue
+                root = find(src)
+                parent[out] = root
+                joined_by.setdefault(root, set()).add(i)
+                aliased += 1
+
+    if convention.inplace:
+        class_members: dict[str, set[str]] = {}
+        for t in parent:
+            class_members.setdefault(find(t), set()).add(t)
+        for i, node in enumerate(nodes):
+            if node.op_type not in INPLACE_OPS or not node.outputs or node.outputs[0] in outputs:
+                continue
+            out = node.outputs[0]
+            for src in node.inputs:
+                if src not in parent:
+                    continue
+                root = find(src)
+                group = class_members[root]
+                if group & outputs or group & inputs:
+                    continue
+                if tensors[root].size_bytes != tensors[out].size_bytes or tensors[src].size_bytes != tensors[out].size_bytes:
+                    continue
+                joined = joined_by.get(root, set())
+                group_readers = {r for t in group for r in readers.get(t, ())} - joined
+                if group_readers != {i}:
+                    continue
+                out_root = find(out)
+                parent[out_root] = root
+                group |= class_members.pop(out_root, {out})
+                joined_by.setdefault(root, set()).update(joined_by.pop(out_root, set()) | {i})
+                inplace += 1
+                break
+
+    roots: dict[str, list[str]] = {}
+    for t in parent:
+        roots.setdefault(find(t), []).append(t)
+    buffers: list[Buffer] = []
+    buffer_of: dict[str, int] = {}
+    ordered_roots = [t for t in graph.inputs if t in roots] + [
+        o for n in nodes for o in n.outputs if o in roots and o not in inputs
+    ]
+    for root in ordered_roots:
+        group = roots[root]
+        creator = -1 if root in inputs else index_of[tensors[root].producer]
+        b = len(buffers)
+        for t in group:
+            buffer_of[t] = b
+        buffers.append(
+            Buffer(
+                name=root,
+                size_bytes=accounted_size(tensors[root], convention.precision),
+                tensors=tuple(group),
+                creator=creator,
+                is_input=root in inputs,
+                is_output=any(t in outputs for t in group),
+            )
+        )
+    creates: list[list[int]] = [[] for _ in nodes]
+    for b, buf in enumerate(buffers):
+        if buf.creator >= 0:
+            creates[buf.creator].append(b)
+    producer_index = {o: i for i, n in enumerate(nodes) for o in n.outputs}
+    touches, preds = [], []
+    for i, node in enumerate(nodes):
+        used = dict.fromkeys(buffer_of[t] for t in (*node.inputs, *node.outputs) if t in buffer_of)
+        touches.append(tuple(used))
+        preds.append(tuple(sorted({producer_index[t] for t in node.inputs if t in producer_index})))
+    return Problem(
+        node_names=tuple(n.name for n in nodes),
+        op_types=tuple(n.op_type for n in nodes),
+        buffers=tuple(buffers),
+        creates=tuple(tuple(c) for c in creates),
+        touches=tuple(touches),
+        preds=tuple(preds),
+        buffer_of=buffer_of,
+        aliased_tensors=aliased,
+        inplace_tensors=inplace,
+    )

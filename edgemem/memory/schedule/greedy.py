@@ -1,0 +1,118 @@
+"""A portfolio of memory-aware list schedulers; the best order wins, the stored order included.
+
+Each heuristic repeatedly runs one ready node, chosen by a key over what the node allocates
+(``new``) and what it frees (buffers whose last remaining user it is):
+  lpmf       least peak memory first: smallest ``new``, then largest ``free`` (Inductor's LPMF)
+  min_net    smallest net growth ``new - free``, then smallest ``new``
+  dfs        most recently readied node first (finishes a branch before starting another)
+  bfs        Kahn's FIFO order (breadth first)
+One-step greedy can lose to the stored order on irregular graphs, so the stored order is a
+candidate too and the portfolio is never worse than it. Each run is O(E log N).
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+
+from edgemem.memory.liveness import peak_of_order
+from edgemem.memory.problem import Problem
+from edgemem.memory.schedule.result import ScheduleContext, ScheduleResult
+
+HEURISTICS = ("lpmf", "min_net", "dfs", "bfs")
+
+
+def schedule(problem: Problem, context: ScheduleContext) -> ScheduleResult:
+    start = time.perf_counter()
+    n = len(problem.node_names)
+    candidates = [("stored", tuple(range(n)))]
+    candidates += [(name, list_schedule(problem, name)) for name in HEURISTICS]
+    best_name, best_order, best_peak = None, None, None
+    for name, order in candidates:
+        peak = peak_of_order(problem, order)
+        if best_peak is None or peak < best_peak:
+            best_name, best_order, best_peak = name, order, peak
+    return ScheduleResult(
+        name="greedy",
+        order=tuple(best_order),
+        peak_bytes=best_peak,
+        proved_optimal=best_peak <= context.lower_bound_bytes,
+        lower_bound_bytes=context.lower_bound_bytes,
+        method=f"best of {len(candidates)} list schedules ({', '.join(c[0] for c in candidates)}): {best_name}",
+        search_s=time.perf_counter() - start,
+    )
+
+
+def users_of(problem: Problem) -> list[list[int]]:
+    users: list[list[int]] = [[] for _ in problem.buffers]
+    for node, used in enumerate(problem.touches):
+        for b in used:
+            users[b].append(node)
+    return users
+
+
+def list_schedule(problem: Problem, heuristic: str) -> tuple[int, ...]:
+    n = len(problem.node_names)
+    sizes = problem.sizes
+    users = users_of(problem)
+    remaining = [len(u) for u in users]
+    keep = [buf.is_output for buf in problem.buffers]
+    succs: list[list[int]] = [[] for _ in range(n)]
+    indegree = [len(p) for p in problem.preds]
+    for node, preds in enumerate(problem.preds):
+        for p in preds:
+            succs[p].append(node)
+    new = [sum(sizes[b] for b in c) for c in problem.creates]
+    done = [False] * n
+    is_ready = [d == 0 for d in indegree]
+    version = [0] * n
+
+    def freed_by(v: int) -> int:
+        return sum(sizes[b] for b in problem.touches[v] if remaining[b] == 1 and not keep[b])
+
+    def key(v: int):
+        free = freed_by(v)
+        if heuristic == "lpmf":
+            return (new[v], -free, v)
+        return (new[v] - free, new[v], v)
+
+    order: list[int] = []
+    if heuristic in ("lpmf", "min_net"):
+        heap = [(key(v), version[v], v) for v in range(n) if is_ready[v]]
+        heapq.heapify(heap)
+        while heap:
+            _, ver, v = heapq.heappop(heap)
+            if done[v] or ver != version[v]:
+                continue
+            done[v] = True
+            order.append(v)
+            touched = []
+            for b in problem.touches[v]:
+                remaining[b] -= 1
+                if remaining[b] == 1 and not keep[b]:
+                    touched.append(b)
+            for b in touched:
+                for w in users[b]:
+                    if not done[w] and is_ready[w]:
+                        version[w] += 1
+                        heapq.heappush(heap, (key(w), version[w], w))
+            for w in succs[v]:
+                indegree[w] -= 1
+                if indegree[w] == 0:
+                    is_ready[w] = True
+                    heapq.heappush(heap, (key(w), version[w], w))
+        return tuple(order)
+    # dfs (stack) and bfs (queue): readiness order only
+    frontier = deque(sorted((v for v in range(n) if is_ready[v]), reverse=heuristic == "dfs"))
+    while frontier:
+        v = frontier.pop() if heuristic == "dfs" else frontier.popleft()
+        order.append(v)
+        newly = []
+        for w in succs[v]:
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                newly.append(w)
+        newly.sort(reverse=heuristic == "dfs")
+        frontier.extend(newly)
+    return tuple(order)

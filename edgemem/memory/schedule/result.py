@@ -1,0 +1,32 @@
+"""What every order strategy receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    name: str
+    order: tuple[int, ...]  # node indices, a topological order
+    peak_bytes: int  # live-set peak of this order
+    proved_optimal: bool  # no order has a lower peak (under this convention)
+    lower_bound_bytes: int  # proved lower bound on the peak of any order
+    method: str  # one line: how the order was found
+    search_s: float = 0.0
+    states: int = 0  # states explored by an exact search
+
+    @property
+    def gap(self) -> float:
+        """(peak - bound) / peak: 0.0 when proved optimal."""
+        if self.proved_optimal or self.peak_bytes == 0:
+            return 0.0
+        return (self.peak_bytes - self.lower_bound_bytes) / self.peak_bytes
+
+
+@dataclass(frozen=True)
+class ScheduleContext:
+    lower_bound_bytes: int  # order-independent bound (bounds.order_lower_bound)
+    incumbent: ScheduleResult | None = None  # best order known so far (seeds pruning)
+    time_limit_s: float = 10.0
+    max_states: int = 2_000_000

@@ -1,0 +1,88 @@
+"""Terminal rendering of a MemoryReport (rich tables)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from edgemem.memory.report import MemoryReport, OrderReport
+from edgemem.output import Output
+from edgemem.units import format_bytes
+
+
+def render_memory_report(report: MemoryReport, out: Output) -> None:
+    c = out.console
+    c.print(Text.assemble(("edgemem analyze ", "bold"), (report.model, "bold cyan"),
+                          f"  opset {report.opset}, {report.nodes} nodes, {report.buffers} buffers"))
+    c.print(f"convention: {report.convention.description}")
+    sources = ", ".join(f"{n} {s}" for s, n in sorted(report.size_sources.items(), key=lambda kv: -kv[1]))
+    c.print(f"tensor sizes from: {sources}")
+    for note in report.notes:
+        c.print(f"note: {note}", style="yellow")
+    c.print(
+        f"weights {format_bytes(report.weights_bytes)} (separate) | activations without reuse "
+        f"{format_bytes(report.activations_total_bytes)} | largest single-node working set "
+        f"{format_bytes(report.lower_bound_bytes)} | order lower bound {format_bytes(report.order_lower_bound_bytes)}"
+    )
+    c.print(orders_table(report))
+    for order in report.orders:
+        c.print(peak_table(order))
+    c.print(verdict_text(report))
+
+
+def orders_table(report: MemoryReport) -> Table:
+    table = Table(title="peak activation memory per execution order", title_justify="left")
+    for name, justify in [("order", "left"), ("peak", "right"), ("arena", "right"), ("frag.", "right"),
+                          ("vs stored", "right"), ("peak at step / node", "left"), ("optimality", "left"), ("search", "right")]:
+        table.add_column(name, justify=justify)
+    stored = next((o.peak_bytes for o in report.orders if o.name == "stored"), None)
+    for o in report.orders:
+        vs = f"{(o.peak_bytes / stored - 1) * 100:+.1f}%" if stored else "-"
+        best = " *" if o is report.best else ""
+        table.add_row(
+            o.name + best,
+            format_bytes(o.peak_bytes),
+            format_bytes(o.arena_bytes),
+            f"{o.fragmentation * 100:.1f}%",
+            vs,
+            f"{o.peak_step} {o.peak_node} ({o.peak_op})",
+            optimality_text(o),
+            f"{o.search_s:.2f} s",
+        )
+    table.caption = "* best plan (smallest arena). frag. = arena over the padded live-set peak of that order."
+    return table
+
+
+def optimality_text(o: OrderReport) -> str:
+    if o.proved_optimal:
+        return "proved optimal"
+    return f"best found, lower bound {format_bytes(o.lower_bound_bytes)}, gap {o.gap * 100:.1f}%"
+
+
+def peak_table(o: OrderReport) -> Table:
+    table = Table(title=f"{o.name}: largest buffers live at step {o.peak_step} ({o.peak_node})", title_justify="left")
+    table.add_column("buffer")
+    table.add_column("size", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("allocated by")
+    for t in o.peak_tensors:
+        by = f"{t.producer} ({t.op_type})" if t.producer else "graph input"
+        extra = f" +{t.tensors - 1} alias" if t.tensors > 1 else ""
+        table.add_row(t.name + extra, format_bytes(t.size_bytes), f"{t.size_bytes / o.peak_bytes * 100:.0f}%" if o.peak_bytes else "-", by)
+    return table
+
+
+def verdict_text(report: MemoryReport) -> Text:
+    best = report.best
+    text = Text.assemble(("best: ", "bold"), f"{best.name} order, peak {format_bytes(best.peak_bytes)}, arena {format_bytes(best.arena_bytes)} ({best.arena_bytes:,} bytes)")
+    budget = report.budget
+    if budget is None:
+        return text
+    what = "arena" if budget.scope == "activations" else "arena + weights"
+    if budget.fits:
+        text.append(f"\nbudget {format_bytes(budget.budget_bytes)}: fits ({what} {format_bytes(budget.required_bytes)}, "
+                    f"{format_bytes(budget.budget_bytes - budget.required_bytes)} to spare)", style="green")
+    else:
+        text.append(f"\nbudget {format_bytes(budget.budget_bytes)}: does NOT fit ({what} {format_bytes(budget.required_bytes)}, "
+                    f"short by {format_bytes(budget.shortfall_bytes)} = {budget.shortfall_bytes:,} bytes)", style="bold red")
+    return text
