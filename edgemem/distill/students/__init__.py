@@ -1,0 +1,1 @@
+"""Student derivation: graph transforms of a teacher (aggressive pooling, cheap convolutions, width)."""
