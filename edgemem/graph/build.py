@@ -9,7 +9,7 @@ import onnx
 from onnx import ModelProto, TensorProto
 
 from edgemem.errors import ShapeError
-from edgemem.graph import shapes
+from edgemem.graph import fold, shapes
 from edgemem.graph.dtypes import dtype_name, size_bytes_of
 from edgemem.graph.load import default_opset, load_model, tensor_shape
 from edgemem.graph.structure import check_and_order, nodes_from_graph
@@ -115,6 +115,10 @@ def size_values(model, model_dir, weights, graph_inputs, nodes: list[Node], opti
     if missing():
         _, found = shapes.infer_onnx(bound_model)
         take(found, "onnx")
+    if missing() and options.fold_constants:
+        static = {name: shape for name, (_, shape) in weights.items()}
+        static.update({name: value[1] for name, value in sized.items()})
+        take(fold.fold_and_infer(bound_model, static, shapes.infer_onnx), "folded")
     if missing():
         take(shapes.infer_symbolic(bound_model), "symbolic")
     if missing() and options.fold_constants:
@@ -125,12 +129,37 @@ def size_values(model, model_dir, weights, graph_inputs, nodes: list[Node], opti
         take(shapes.probe_shapes(bound_model, model_dir, missing(), input_shapes), "probe")
     left = missing()
     if left:
-        raise_unresolved(left, unresolved_inputs, bound_model, set(weights), options.probe)
+        raise_unresolved(left, unresolved_inputs, bound_model, nodes, options)
     return sized
 
 
-def raise_unresolved(left: list[str], unresolved_inputs: list[str], bound_model, weights: set[str], probed: bool):
+def unknown_ops(names: list[str], nodes: list[Node]) -> list[str]:
+    """Op types producing ``names`` that ONNX has no schema (and so no shape rule) for."""
+    producer = {o: n for n in nodes for o in n.outputs}
+    unknown = []
+    for name in names:
+        node = producer.get(name)
+        if node is None:
+            continue
+        try:
+            known = onnx.defs.has(node.op_type, node.domain)
+        except Exception:
+            known = False
+        label = f"{node.domain + '.' if node.domain else ''}{node.op_type}"
+        if not known and label not in unknown:
+            unknown.append(label)
+    return unknown
+
+
+def raise_unresolved(left: list[str], unresolved_inputs: list[str], bound_model, nodes: list[Node], options: LoadOptions):
     shown = ", ".join(repr(n) for n in left[:8]) + (f" and {len(left) - 8} more" if len(left) > 8 else "")
+    ops = unknown_ops(left, nodes)
+    if ops and not unresolved_inputs:
+        raise ShapeError(
+            f"{len(left)} tensor(s) have no static size ({shown}): op(s) {', '.join(ops)} are unknown to ONNX shape inference",
+            hint="declare their output shapes in the model's value_info, or add --probe if ONNX Runtime implements them",
+            tensors=tuple(left),
+        )
     if unresolved_inputs:
         symbols = []
         for value in bound_model.graph.input:
@@ -141,6 +170,10 @@ def raise_unresolved(left: list[str], unresolved_inputs: list[str], bound_model,
         if symbols:
             hint += " or --dim " + " --dim ".join(f"{s}=N" for s in dict.fromkeys(symbols))
         raise ShapeError(f"{len(left)} tensor(s) have no static size ({shown}) because input(s) {', '.join(map(repr, unresolved_inputs))} are not fully sized", hint=hint, tensors=tuple(left))
-    if probed:
+    if options.probe:
         raise ShapeError(f"{len(left)} tensor(s) have no static size even after --probe ({shown})", tensors=tuple(left))
-    raise ShapeError(f"{len(left)} tensor(s) have no static size after shape inference and constant folding ({shown})", hint="add --probe to read the real sizes from one ONNX Runtime run", tensors=tuple(left))
+    done = "shape inference and constant folding" if options.fold_constants else "shape inference (constant folding was off)"
+    hint = "add --probe to read the real sizes from one ONNX Runtime run"
+    if not options.fold_constants:
+        hint = "drop --no-fold, or " + hint
+    raise ShapeError(f"{len(left)} tensor(s) have no static size after {done} ({shown})", hint=hint, tensors=tuple(left))
