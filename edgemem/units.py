@@ -11,7 +11,7 @@ import re
 from edgemem.errors import UsageError
 
 _FACTORS = {
-    "b": 1,
+    "": 1, "b": 1,
     "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
     "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
 }
