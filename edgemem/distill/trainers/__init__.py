@@ -1,0 +1,66 @@
+"""Training methods, one table by name (``METHODS``). Standard library only at import time.
+
+A method names the trainer that runs it (``standard``: one student, optionally a frozen
+teacher; ``online``: several cheap students and an ensemble head trained together, no
+pretrained teacher) and the loss weights it starts from; ``[loss]`` in the config overrides
+any weight by name. Issue 5 adds ``blockwise`` here and in ``TRAINERS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Method:
+    trainer: str  # key of TRAINERS
+    needs_teacher: bool  # a teacher must exist (trained first when no weights are given)
+    needs_pairs: bool  # feature pairs (RED / AT / hint) between student and teacher
+    weights: dict = field(default_factory=dict)  # loss weights this method starts from
+    summary: str = ""
+
+
+METHODS: dict[str, Method] = {
+    "ce": Method("standard", False, False, {"ce_weight": 1.0},
+                 "cross-entropy only: the student trained without a teacher (the --baseline)"),
+    "kd": Method("standard", True, False, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0},
+                 "Hinton KD: 0.1 CE + 0.9 T^2 KL(batchmean), T = 4"),
+    "red": Method("standard", True, True, {"ce_weight": 0.5, "red_weight": 25.0},
+                  "ReDistill RED only: 0.5 CE + 0.5 * 50 * mean cosine distance of channel-mean maps"),
+    "red_kd": Method("standard", True, True,
+                     {"ce_weight": 0.05, "kd_weight": 0.45, "red_weight": 25.0, "temperature": 4.0},
+                     "ReDistill RED + KD: 0.5 (KD mix) + 0.5 * 50 * mean RED cosine distance"),
+    "at": Method("standard", True, True, {"ce_weight": 1.0, "at_weight": 1000.0},
+                 "attention transfer (p=2, L2-normalised, beta 1e3 scaled by positions/1024) + CE"),
+    "kd_at": Method("standard", True, True,
+                    {"ce_weight": 0.1, "kd_weight": 0.9, "at_weight": 1000.0, "temperature": 4.0},
+                    "KD mix + attention transfer"),
+    "hint": Method("standard", True, True, {"ce_weight": 1.0, "hint_weight": 100.0},
+                   "FitNets hints (1x1 regressor, MSE) + CE"),
+    "online": Method("online", False, False, {"ce_weight": 1.0, "mutual_weight": 0.1, "temperature": 4.0},
+                     "online mutual learning: m cheap students + ensemble head, no pretrained teacher"),
+}
+
+# "auto" resolves at run time: red_kd when the derived student has RED pairs, else kd.
+AUTO = "auto"
+
+# trainer name -> "module:Class" (imported only when used, so this table stays torch-free)
+TRAINERS: dict[str, str] = {
+    "standard": "edgemem.distill.trainers.standard:StandardTrainer",
+    "online": "edgemem.distill.trainers.online:OnlineTrainer",
+}
+
+
+def method_names() -> tuple[str, ...]:
+    return (AUTO, *METHODS)
+
+
+def get_trainer(name: str):
+    """The trainer class registered under ``name`` (a key of TRAINERS)."""
+    try:
+        target = TRAINERS[name]
+    except KeyError:
+        raise KeyError(f"unknown trainer {name!r}; known: {', '.join(TRAINERS)}") from None
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
