@@ -1,0 +1,93 @@
+"""PyTorch -> ONNX export and an ONNX Runtime parity check.
+
+``export_onnx`` traces the model in eval mode with the TorchScript exporter (``dynamo=False``):
+RED blocks, applied by forward hooks, are traced like any other op, so ``student.onnx`` holds
+them as ordinary Conv/BatchNorm/Sigmoid/Clip/Mul/Add nodes. ``check_parity`` runs the same
+seeded input through both and returns the largest absolute difference over all outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+from edgemem.errors import EdgememError
+
+
+class ExportError(EdgememError):
+    """The model could not be exported to ONNX, or the export does not compute what the model does."""
+
+    code = "export"
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """Put ``model`` in eval mode and restore its previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def example_input(input_shape, seed: int = 0):
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(*input_shape, generator=generator)
+
+
+def export_onnx(model, input_shape, path, opset: int = 17) -> Path:
+    """Export ``model`` for a fixed ``input_shape`` to ``path`` (parents created); returns the path."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dummy = example_input(input_shape)
+    with eval_mode(model), torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(
+                model, (dummy,), str(path), dynamo=False, opset_version=opset,
+                input_names=["input"], do_constant_folding=True,
+            )
+        except Exception as exc:  # tracing / symbolic errors from torch.onnx
+            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            raise ExportError(f"cannot export {type(model).__name__} to ONNX: {reason}") from None
+    return path
+
+
+def _flat_outputs(value) -> list:
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _flat_outputs(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _flat_outputs(v)]
+    return [value]
+
+
+def check_parity(model, onnx_path, input_shape, atol: float = 1e-4) -> float:
+    """Max abs difference between ``model`` and ``onnx_path`` under ONNX Runtime; ExportError above ``atol``."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    x = example_input(input_shape, seed=1)
+    with eval_mode(model), torch.no_grad():
+        expected = [t.detach().cpu().numpy() for t in _flat_outputs(model(x))]
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    if len(got) != len(expected):
+        raise ExportError(f"{onnx_path}: {len(got)} outputs under ONNX Runtime, the model returns {len(expected)}")
+    diff = 0.0
+    for a, b in zip(expected, got):
+        if a.shape != b.shape:
+            raise ExportError(f"{onnx_path}: output shape {tuple(b.shape)} under ONNX Runtime, the model gives {tuple(a.shape)}")
+        diff = max(diff, float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0)
+    if not diff <= atol:
+        raise ExportError(f"{onnx_path}: ONNX Runtime output differs from PyTorch by {diff:.3g} (allowed {atol:g})")
+    return diff

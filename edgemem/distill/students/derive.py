@@ -1,0 +1,67 @@
+"""derive_student(teacher, spec, input_shape) -> Student: the teacher transformed by one spec.
+
+A deep copy of the teacher goes through, in this order: the width multiplier, the cheap
+convolution swap, aggressive pooling with RED blocks. Each transform reads the network from a
+traced forward pass (``probe``), so zoo models and user models are handled alike; when a transform
+cannot apply, a one-line ConfigError says why. The result is checked: same output shape, same
+final resolution (total stride), and for pure pooling students every teacher weight has its shape.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from edgemem.distill.students.convs import apply_cheap_conv
+from edgemem.distill.students.pooling import pool_student
+from edgemem.distill.students.probe import probe
+from edgemem.distill.students.spec import Student, StudentSpec
+from edgemem.distill.students.strides import map_strides
+from edgemem.distill.students.width import apply_width
+from edgemem.errors import ConfigError
+
+
+def check_spec(spec: StudentSpec) -> None:
+    if not isinstance(spec.pool_factor, int) or isinstance(spec.pool_factor, bool) or spec.pool_factor < 1:
+        raise ConfigError(f"pool factor must be a positive integer, got {spec.pool_factor!r}")
+    if not isinstance(spec.width, (int, float)) or not spec.width > 0:
+        raise ConfigError(f"width multiplier must be positive, got {spec.width!r}")
+    if not isinstance(spec.conv, str):
+        raise ConfigError(f"conv must be a name, got {spec.conv!r}")
+
+
+def model_label(model) -> str:
+    return getattr(model, "edgemem_name", None) or type(model).__name__
+
+
+def derive_student(teacher, spec: StudentSpec, input_shape) -> Student:
+    """Derive the student ``spec`` describes from ``teacher`` (left untouched) for ``input_shape``."""
+    check_spec(spec)
+    input_shape = tuple(int(d) for d in input_shape)
+    name = model_label(teacher)
+    teacher_trace = probe(teacher, input_shape)
+    model = copy.deepcopy(teacher)
+    notes: list[str] = []
+    if spec.width != 1.0:
+        apply_width(model, float(spec.width), input_shape, teacher_trace, name)
+        notes.append(f"width x{spec.width:g}")
+    if spec.conv != "standard":
+        replaced = apply_cheap_conv(model, spec.conv, probe(model, input_shape), name)
+        notes.append(f"{len(replaced)} convs -> {spec.conv}")
+    pairs = []
+    if spec.pool_factor != 1:
+        teacher_map = map_strides(teacher, teacher_trace)
+        pairs, red_notes = pool_student(model, spec.pool_factor, input_shape, teacher_map, teacher_trace, spec.red, name)
+        notes.append(f"pool x{spec.pool_factor}" + (f", {len(pairs)} RED blocks" if spec.red else ""))
+        notes += red_notes
+    model.train(teacher.training)
+    if spec.pool_factor != 1 and spec.conv == "standard" and spec.width == 1.0:
+        check_weights_kept(teacher, model)
+    return Student(model=model, spec=spec, red_pairs=pairs, description=f"{name}: " + ("; ".join(notes) or "teacher architecture"))
+
+
+def check_weights_kept(teacher, student) -> None:
+    """Aggressive pooling must keep every teacher weight and its shape (an internal invariant)."""
+    student_state = student.state_dict()
+    for key, value in teacher.state_dict().items():
+        if key not in student_state or tuple(student_state[key].shape) != tuple(value.shape):
+            raise AssertionError(f"internal error: pooling changed teacher weight {key}")
