@@ -66,6 +66,20 @@ def atomic_save(obj: Any, path: Path) -> Path:
     return path
 
 
+def atomic_write_text(text: str, path: Path) -> Path:
+    """Write a small text file (reports, cache metadata) through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -78,9 +78,9 @@ class StudentOptions:
     width: float | None = None  # force this width multiplier
     red: bool = True  # RED blocks at the moved points
     init: str = "scratch"  # scratch: fresh weights; teacher: start from the teacher's weights
-    pool_factors: tuple[int, ...] = (1, 2, 4, 8)  # search space of the budget search
-    convs: tuple[str, ...] = ("standard",)
-    widths: tuple[float, ...] = (1.0,)
+    pool_factors: tuple[int, ...] | None = None  # search space of the budget search (None: the search's defaults,
+    convs: tuple[str, ...] | None = None  # pool 1/2/4/8, convs standard/G(2)/G(4)/B(2)/DW, widths 1/0.75/0.5/0.25)
+    widths: tuple[float, ...] | None = None
     online_students: int = 4  # method "online": students trained together
 
 
@@ -109,6 +109,7 @@ class DistillConfig:
     sweep: tuple[int | float, ...] = ()
     sweep_key: str = "pool_factor"
     out: str = "edgemem-distill"
+    plot: str | None = None  # memory-accuracy plot (.png/.svg); None: <out>/report.png
     seed: int = 0
     resume: bool = False
     json: bool = False
@@ -248,9 +249,10 @@ def validate(config: DistillConfig) -> DistillConfig:
     need(s.init in INITS, f"[student] init {s.init!r}: choose {', '.join(INITS)}")
     need(s.pool_factor is None or s.pool_factor >= 1, "[student] pool_factor must be >= 1")
     need(s.width is None or s.width > 0, "[student] width must be positive")
-    need(all(k >= 1 for k in s.pool_factors) and bool(s.pool_factors), "[student] pool_factors must be integers >= 1")
-    need(all(w > 0 for w in s.widths) and bool(s.widths), "[student] widths must be positive")
-    need(bool(s.convs), "[student] convs must not be empty")
+    need(s.pool_factors is None or (all(k >= 1 for k in s.pool_factors) and bool(s.pool_factors)),
+         "[student] pool_factors must be integers >= 1")
+    need(s.widths is None or (all(w > 0 for w in s.widths) and bool(s.widths)), "[student] widths must be positive")
+    need(s.convs is None or bool(s.convs), "[student] convs must not be empty")
     need(s.online_students >= 2, "[student] online_students must be >= 2")
     d = config.data
     need(d.augment in AUGMENTS, f"[data] augment {d.augment!r}: choose {', '.join(AUGMENTS)}")
