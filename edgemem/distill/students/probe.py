@@ -18,7 +18,8 @@ from edgemem.errors import ConfigError
 class Call:
     path: str
     order: int  # index of the forward-hook call (post-order: children finish before parents)
-    start: int  # index of the pre-hook call (pre-order)
+    start: int  # index of the pre-hook call (pre-order): the execution order of leaves, even when
+    # a forward hook (a RED block) runs other modules before the leaf's own forward hook fires
     in_shape: tuple[int, ...] | None
     out_shape: tuple[int, ...] | None
     leaf: bool
@@ -32,7 +33,7 @@ class Trace:
     repeated: set[str] = field(default_factory=set)  # modules called more than once
 
     def leaves(self) -> list[Call]:
-        return sorted((c for c in self.calls.values() if c.leaf), key=lambda c: c.order)
+        return sorted((c for c in self.calls.values() if c.leaf), key=lambda c: c.start)
 
 
 def _first_tensor(value):

@@ -113,7 +113,7 @@ def map_strides(model: nn.Module, trace: Trace) -> StrideMap:
     for call in leaves:
         module = modules[call.path]
         size_in, size_out = spatial(call.in_shape, dims), spatial(call.out_shape, dims)
-        if call.order <= stem.order or size_in is None or size_out is None:
+        if call.start <= stem.start or size_in is None or size_out is None:
             continue
         if not isinstance(module, GLOBAL_POOL_TYPES):
             if any(o > i for o, i in zip(size_out, size_in)):
