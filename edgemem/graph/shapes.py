@@ -115,19 +115,33 @@ def infer_onnx(model: ModelProto) -> tuple[ModelProto, dict]:
 
 
 def infer_symbolic(model: ModelProto) -> dict:
+    """ONNX Runtime's symbolic shape inference; keeps whatever it sized even when it is incomplete.
+
+    Its ``infer_shapes`` entry point raises on incomplete inference and writes a temporary file
+    into the current directory, so the engine is driven step by step here instead, inside a
+    temporary working directory as a guard.
+    """
     try:
         from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
     except Exception:
         return {}
     logging.getLogger("onnxruntime.tools.symbolic_shape_infer").setLevel(logging.CRITICAL)
+    cwd = os.getcwd()
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            inferred = SymbolicShapeInference.infer_shapes(model, auto_merge=True, guess_output_rank=False, verbose=0)
-    except BaseException as exc:  # it raises AssertionError on some real models
+        with tempfile.TemporaryDirectory(prefix="edgemem-sym-") as tmp, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            os.chdir(tmp)
+            try:
+                engine = SymbolicShapeInference(2**31 - 1, True, False, 0)
+                engine._preprocess(model)
+                while engine.run_:
+                    engine._infer_impl()
+                engine._update_output_from_vi()
+                inferred = engine.out_mp_
+            finally:
+                os.chdir(cwd)
+    except BaseException as exc:  # it raises AssertionError and others on some real models
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return {}
-    if inferred is None:
         return {}
     g = inferred.graph
     return _collect([*g.value_info, *g.output])

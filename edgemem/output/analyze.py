@@ -25,7 +25,13 @@ def render_memory_report(report: MemoryReport, out: Output) -> None:
         f"{format_bytes(report.lower_bound_bytes)} | order lower bound {format_bytes(report.order_lower_bound_bytes)}"
     )
     c.print(orders_table(report))
+    shown: dict[tuple, str] = {}
     for order in report.orders:
+        key = (order.peak_step, order.peak_node, order.peak_tensors)
+        if key in shown:
+            c.print(f"{order.name}: same peak step and buffers as {shown[key]}")
+            continue
+        shown[key] = order.name
         c.print(peak_table(order))
     c.print(verdict_text(report))
 
@@ -46,17 +52,21 @@ def orders_table(report: MemoryReport) -> Table:
             f"{o.fragmentation * 100:.1f}%",
             vs,
             f"{o.peak_step} {o.peak_node} ({o.peak_op})",
-            optimality_text(o),
+            optimality_text(o, report),
             f"{o.search_s:.2f} s",
         )
     table.caption = "* best plan (smallest arena). frag. = arena over the padded live-set peak of that order."
     return table
 
 
-def optimality_text(o: OrderReport) -> str:
+def optimality_text(o: OrderReport, report: MemoryReport) -> str:
     if o.proved_optimal:
         return "proved optimal"
-    return f"best found, lower bound {format_bytes(o.lower_bound_bytes)}, gap {o.gap * 100:.1f}%"
+    optimum = min((p.peak_bytes for p in report.orders if p.proved_optimal), default=None)
+    if optimum:
+        return f"{(o.peak_bytes / optimum - 1) * 100:.1f}% above the optimum"
+    prefix = "best found, " if o.name == "optimal" else ""
+    return f"{prefix}lower bound {format_bytes(o.lower_bound_bytes)}, gap {o.gap * 100:.1f}%"
 
 
 def peak_table(o: OrderReport) -> Table:
@@ -67,7 +77,7 @@ def peak_table(o: OrderReport) -> Table:
     table.add_column("allocated by")
     for t in o.peak_tensors:
         by = f"{t.producer} ({t.op_type})" if t.producer else "graph input"
-        extra = f" +{t.tensors - 1} alias" if t.tensors > 1 else ""
+        extra = f" (+{t.tensors - 1} sharing)" if t.tensors > 1 else ""
         table.add_row(t.name + extra, format_bytes(t.size_bytes), f"{t.size_bytes / o.peak_bytes * 100:.0f}%" if o.peak_bytes else "-", by)
     return table
 
@@ -80,9 +90,13 @@ def verdict_text(report: MemoryReport) -> Text:
         return text
     what = "arena" if budget.scope == "activations" else "arena + weights"
     if budget.fits:
-        text.append(f"\nbudget {format_bytes(budget.budget_bytes)}: fits ({what} {format_bytes(budget.required_bytes)}, "
+        text.append(f"\nbudget {budget_text(budget.budget_bytes)}: fits ({what} {format_bytes(budget.required_bytes)}, "
                     f"{format_bytes(budget.budget_bytes - budget.required_bytes)} to spare)", style="green")
     else:
-        text.append(f"\nbudget {format_bytes(budget.budget_bytes)}: does NOT fit ({what} {format_bytes(budget.required_bytes)}, "
+        text.append(f"\nbudget {budget_text(budget.budget_bytes)}: does NOT fit ({what} {format_bytes(budget.required_bytes)}, "
                     f"short by {format_bytes(budget.shortfall_bytes)} = {budget.shortfall_bytes:,} bytes)", style="bold red")
     return text
+
+
+def budget_text(budget_bytes: int) -> str:
+    return f"{budget_bytes:,} bytes ({format_bytes(budget_bytes, binary=False)} = {format_bytes(budget_bytes)})"

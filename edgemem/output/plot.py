@@ -44,10 +44,12 @@ def draw(report: MemoryReport):
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8.5), gridspec_kw={"height_ratios": [1, 1.2]})
-    for order in report.orders:
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 8.5), gridspec_kw={"height_ratios": [1, 1.2]})
+    styles = [("-", 2.2), ("--", 1.8), (":", 2.2)]
+    for index, order in enumerate(report.orders):
         steps = range(len(order.profile_bytes))
-        top.step(steps, [b / MIB for b in order.profile_bytes], where="mid", linewidth=1.4,
+        style, width = styles[index % len(styles)]
+        top.step(steps, [b / MIB for b in order.profile_bytes], where="mid", linewidth=width, linestyle=style,
                  label=f"{order.name}: peak {format_bytes(order.peak_bytes)}")
     top.axhline(report.order_lower_bound_bytes / MIB, color="grey", linestyle=":", linewidth=1,
                 label=f"order lower bound {format_bytes(report.order_lower_bound_bytes)}")
@@ -57,7 +59,7 @@ def draw(report: MemoryReport):
     top.set_title(f"{report.model}: live activation memory per step")
     top.set_xlabel("step (one node per step)")
     top.set_ylabel("live MiB")
-    top.legend(loc="upper right", fontsize=8)
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     top.grid(alpha=0.3)
 
     best = report.best
@@ -78,7 +80,7 @@ def draw(report: MemoryReport):
     bottom.set_title(f"arena of the best order ({best.name}, {best.placement}): one rectangle per buffer")
     bottom.set_xlabel("step")
     bottom.set_ylabel("offset (MiB)")
-    bottom.legend(loc="upper right", fontsize=8)
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from edgemem.memory.liveness import Lifetimes
 
 
@@ -22,26 +24,40 @@ def aligned_sizes(lifetimes: Lifetimes, alignment_bytes: int) -> list[int]:
 
 
 class OverlapIndex:
-    """Placed buffers bucketed by blocks of steps, to find the ones live at the same time fast."""
+    """Placed buffers, indexed to find those live at the same time as a new one fast.
 
-    def __init__(self, lifetimes: Lifetimes, block: int = 32) -> None:
-        self.lifetimes = lifetimes
+    Short-lived buffers are bucketed by blocks of steps (each goes into every block it covers);
+    long-lived ones (spanning more than ``long_blocks`` blocks, e.g. graph outputs that live to
+    the end) sit in one array filtered with numpy. Neither kind costs O(steps) per query.
+    """
+
+    def __init__(self, lifetimes: Lifetimes, block: int = 32, long_blocks: int = 8) -> None:
+        self.first = np.asarray(lifetimes.first_step, dtype=np.int64)
+        self.last = np.asarray(lifetimes.last_step, dtype=np.int64)
         self.block = block
+        self.long_blocks = long_blocks
         self.buckets: list[list[int]] = [[] for _ in range(lifetimes.steps // block + 1)]
+        self.long = np.empty(len(lifetimes), dtype=np.int64)
+        self.n_long = 0
 
     def add(self, b: int) -> None:
-        for k in range(self.lifetimes.first_step[b] // self.block, self.lifetimes.last_step[b] // self.block + 1):
+        lo, hi = int(self.first[b]) // self.block, int(self.last[b]) // self.block
+        if hi - lo >= self.long_blocks:
+            self.long[self.n_long] = b
+            self.n_long += 1
+            return
+        for k in range(lo, hi + 1):
             self.buckets[k].append(b)
 
-    def overlapping(self, b: int) -> list[int]:
-        first, last = self.lifetimes.first_step, self.lifetimes.last_step
-        lo, hi = first[b], last[b]
-        found = set()
-        for k in range(lo // self.block, hi // self.block + 1):
-            for other in self.buckets[k]:
-                if first[other] <= hi and lo <= last[other]:
-                    found.add(other)
-        return list(found)
+    def overlapping(self, b: int) -> np.ndarray:
+        lo, hi = int(self.first[b]), int(self.last[b])
+        longs = self.long[: self.n_long]
+        parts = [longs[(self.first[longs] <= hi) & (self.last[longs] >= lo)]]
+        short = {o for k in range(lo // self.block, hi // self.block + 1) for o in self.buckets[k]}
+        if short:
+            cand = np.fromiter(short, dtype=np.int64, count=len(short))
+            parts.append(cand[(self.first[cand] <= hi) & (self.last[cand] >= lo)])
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def best_gap(intervals: list[tuple[int, int]], size: int, alignment: int, best_fit: bool = True) -> int:
@@ -50,34 +66,52 @@ def best_gap(intervals: list[tuple[int, int]], size: int, alignment: int, best_f
     The leading gap [0, first start) counts (the XNNPACK fix); the open end is the fallback.
     ``best_fit`` picks the smallest gap that fits (TFLite), otherwise the lowest one (first fit).
     """
-    intervals.sort()
-    cursor = 0
-    best_offset, best_waste = None, None
-    for start, end in intervals:
-        gap = start - cursor
-        if gap >= size:
-            if not best_fit:
-                return cursor
-            if best_waste is None or gap - size < best_waste:
-                best_offset, best_waste = cursor, gap - size
-        if end > cursor:
-            cursor = -(-end // alignment) * alignment
-    return cursor if best_offset is None else best_offset
+    if not intervals:
+        return 0
+    starts = np.fromiter((i[0] for i in intervals), dtype=np.int64, count=len(intervals))
+    ends = np.fromiter((i[1] for i in intervals), dtype=np.int64, count=len(intervals))
+    return best_gap_arrays(starts, ends, size, alignment, best_fit)
+
+
+def best_gap_arrays(starts: np.ndarray, ends: np.ndarray, size: int, alignment: int = 1, best_fit: bool = True) -> int:
+    """``best_gap`` over numpy arrays of occupied [start, end) ranges (vectorised)."""
+    if starts.size == 0:
+        return 0
+    order = np.argsort(starts, kind="stable")
+    s, e = starts[order], ends[order]
+    cursor = np.empty_like(e)
+    cursor[0] = 0
+    if e.size > 1:
+        np.maximum.accumulate(e[:-1], out=cursor[1:])
+        np.maximum(cursor[1:], 0, out=cursor[1:])
+    if alignment > 1:
+        cursor = -(-cursor // alignment) * alignment
+    gaps = s - cursor
+    fits = np.flatnonzero(gaps >= size)
+    if fits.size:
+        i = fits[0] if not best_fit else fits[np.argmin(gaps[fits])]
+        return int(cursor[i])
+    end = int(e.max())
+    return -(-end // alignment) * alignment if alignment > 1 else end
 
 
 def place_in_sequence(
     lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int, best_fit: bool = True
 ) -> list[int]:
     """Offsets when buffers are placed one by one in ``sequence`` (each at its best gap)."""
-    offsets = [0] * len(lifetimes)
+    offsets = np.zeros(len(lifetimes), dtype=np.int64)
+    size_arr = np.asarray(sizes, dtype=np.int64)
     index = OverlapIndex(lifetimes)
+    align = max(1, alignment)
     for b in sequence:
-        if sizes[b] == 0:
+        if size_arr[b] == 0:
             continue
-        intervals = [(offsets[o], offsets[o] + sizes[o]) for o in index.overlapping(b) if sizes[o]]
-        offsets[b] = best_gap(intervals, sizes[b], max(1, alignment), best_fit)
+        others = index.overlapping(b)
+        others = others[size_arr[others] > 0]
+        starts = offsets[others]
+        offsets[b] = best_gap_arrays(starts, starts + size_arr[others], int(size_arr[b]), align, best_fit)
         index.add(b)
-    return offsets
+    return [int(o) for o in offsets]
 
 
 def plan_from_offsets(algorithm: str, offsets: Sequence[int], sizes: Sequence[int]) -> ArenaPlan:
