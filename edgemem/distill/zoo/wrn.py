@@ -19,24 +19,6 @@ from torch import nn
 from edgemem.distill.zoo.common import add_channel_dim
 
 
-class WideBasic(nn.Module):
-    def __init__(self, in_planes: int, out_planes: int, stride: int) -> None:
-        super().__init__()
-        self.bn1 = nn.BatchNorm2d(in_planes)
-        self.relu1 = nn.ReLU()
-        self.conv1 = nn.Conv2d(in_planes, out_planes, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_planes)
-        self.relu2 = nn.ReLU()
-        self.conv2 = nn.Conv2d(out_planes, out_planes, 3, stride=1, padding=1, bias=False)
-        self.equal_in_out = in_planes == out_planes
-        self.conv_shortcut = None if self.equal_in_out else nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre = self.relu1(self.bn1(x))
-        out = self.conv2(self.relu2(self.bn2(self.conv1(pre))))
-        return out + (x if self.conv_shortcut is None else self.conv_shortcut(pre))
-
-
 class WideBottle(nn.Module):
     """Moonshine's BottleBlock: a single (cheap-bottleneck) conv per residual block."""
 
@@ -48,10 +30,25 @@ class WideBottle(nn.Module):
         self.equal_in_out = in_planes == out_planes
         self.conv_shortcut = None if self.equal_in_out else nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=False)
 
+    def residual(self, pre: torch.Tensor) -> torch.Tensor:
+        return self.conv1(pre)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.relu1(self.bn1(x))
-        out = self.conv1(pre)
-        return out + (x if self.conv_shortcut is None else self.conv_shortcut(pre))
+        return self.residual(pre) + (x if self.conv_shortcut is None else self.conv_shortcut(pre))
+
+
+class WideBasic(WideBottle):
+    """Pre-activation BasicBlock: BN-ReLU-conv1-BN-ReLU-conv2 + shortcut."""
+
+    def __init__(self, in_planes: int, out_planes: int, stride: int) -> None:
+        super().__init__(in_planes, out_planes, stride)
+        self.bn2 = nn.BatchNorm2d(out_planes)
+        self.relu2 = nn.ReLU()
+        self.conv2 = nn.Conv2d(out_planes, out_planes, 3, stride=1, padding=1, bias=False)
+
+    def residual(self, pre: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.relu2(self.bn2(self.conv1(pre))))
 
 
 class NetworkBlock(nn.Module):
