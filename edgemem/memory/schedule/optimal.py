@@ -1,134 +1,86 @@
-"""Exact minimum-peak order: dynamic programming over executed sets, with pruning (Serenity).
+"""Minimum-peak order, exact where it can be proved and anytime where it cannot.
 
-The live bytes after running a set S of nodes depend only on S, so the best peak of any
-prefix that runs exactly S is a function of S: best(S + v) = min over v of
-max(best(S), live(S) + new(v)). States are expanded level by level (|S| = k) and memoised in
-a dict keyed by the bitset S. A state is pruned when its peak, or a bound on what is still to
-come (the largest working set of a node not yet run), reaches the incumbent (the best heuristic
-order): it cannot lead to a better order. If the search finishes, the result is proved
-optimal; if it runs out of time or states, it returns the incumbent with a proved lower bound
-(the smallest bound over the open frontier) and the gap.
+1. Start from the best heuristic order (the incumbent) and the order-independent bound.
+2. Cut the graph at nodes every other node precedes or follows (``split``); each segment is
+   ordered on its own and only segments whose peak is above the best proved bound matter.
+3. In each such segment, coarsen chains into units that may run back to back (``coarsen``)
+   and search the executed sets best-first with branch and bound against the incumbent
+   (``search``). A finished search proves the segment optimal.
+4. Segments the search cannot finish in its share of the time go to the fallbacks
+   (``improve``): CP-SAT under a time limit where OR-Tools is installed, re-ordering windows
+   of the order exactly, and lower bounds from relaxed windows.
+
+The result is always a valid order no worse than the incumbent, with a proved lower bound;
+"proved optimal" only when the peak meets it.
 """
 
 from __future__ import annotations
 
 import time
 
-from edgemem.memory.bounds import working_set_bytes
-from edgemem.memory.liveness import peak_of_order
 from edgemem.memory.problem import Problem
 from edgemem.memory.schedule import greedy
+from edgemem.memory.schedule.improve import improve_segment
+from edgemem.memory.schedule.model import model_from_problem, peak_of, segment, working_sets
 from edgemem.memory.schedule.result import ScheduleContext, ScheduleResult
+from edgemem.memory.schedule.split import segments
 
 
 def schedule(problem: Problem, context: ScheduleContext) -> ScheduleResult:
     start = time.perf_counter()
+    deadline = start + context.time_limit_s
     incumbent = context.incumbent or greedy.schedule(problem, context)
     upper = incumbent.peak_bytes
-    if upper <= context.lower_bound_bytes:
-        return _result(incumbent.order, upper, True, upper, "incumbent order meets the lower bound", start, 0)
-    search = _Search(problem, context, upper, start)
-    order, peak, bound, states, finished = search.run()
-    if order is None:
-        order, peak = incumbent.order, upper
-    if finished:
-        return _result(order, peak, True, peak, f"dynamic programming over executed sets: {states} states", start, states)
-    bound = max(bound, context.lower_bound_bytes)
-    why = "time limit" if time.perf_counter() - start >= context.time_limit_s else "state limit"
-    return _result(order, peak, peak <= bound, min(bound, peak), f"dynamic programming stopped at the {why} after {states} states: best found", start, states)
+    if upper <= context.lower_bound_bytes or not problem.node_names:
+        return _result(incumbent.order, upper, upper, "the incumbent order meets the lower bound", start, 0)
+    model = model_from_problem(problem)
+    order = list(incumbent.order)
+    parts = []
+    for lo, hi in segments(model, order):
+        sub, nodes = segment(model, order, lo, hi)
+        parts.append(_Part(lo, hi, sub, nodes, peak_of(sub, range(sub.n))))
+    bound = max([context.lower_bound_bytes] + [p.bound for p in parts])
+    notes: list[str] = []
+    states = 0
+    for part in sorted(parts, key=lambda p: -p.peak):
+        if part.peak <= bound:
+            break
+        left = deadline - time.perf_counter()
+        busy = [p for p in parts if p.peak > bound and not p.done]
+        share = left * max(0.3, part.peak / sum(p.peak for p in busy))
+        found = improve_segment(part.model, tuple(range(part.model.n)), bound, time.perf_counter() + share, context.max_states)
+        part.done = True
+        states += found.states
+        if found.peak < part.peak:
+            order[part.lo:part.hi] = [part.nodes[i] for i in found.order]
+            part.peak = found.peak
+        part.bound = max(part.bound, found.lower_bound)
+        bound = max(bound, part.bound)
+        notes.append(found.method)
+    peak = max(p.peak for p in parts)
+    method = f"{len(parts)} segment(s) between cut nodes"
+    if notes:
+        method += "; " + "; ".join(notes[:3]) + (f"; +{len(notes) - 3} more" if len(notes) > 3 else "")
+    else:
+        method += ", none above the bound"
+    return _result(order, peak, min(bound, peak), method, start, states)
 
 
-def _result(order, peak, proved, bound, method, start, states) -> ScheduleResult:
+class _Part:
+    def __init__(self, lo, hi, model, nodes, peak) -> None:
+        self.lo, self.hi, self.model, self.nodes, self.peak = lo, hi, model, nodes, peak
+        self.bound = max(working_sets(model), default=model.base_bytes)
+        self.done = False
+
+
+def _result(order, peak, bound, method, start, states) -> ScheduleResult:
     return ScheduleResult(
         name="optimal",
         order=tuple(order),
         peak_bytes=peak,
-        proved_optimal=proved,
+        proved_optimal=peak <= bound,
         lower_bound_bytes=bound,
         method=method,
         search_s=time.perf_counter() - start,
         states=states,
     )
-
-
-class _Search:
-    def __init__(self, problem: Problem, context: ScheduleContext, upper: int, start: float) -> None:
-        self.problem = problem
-        self.context = context
-        self.upper = upper
-        self.deadline = start + context.time_limit_s
-        n = len(problem.node_names)
-        self.n = n
-        sizes = problem.sizes
-        self.sizes = sizes
-        self.pred_mask = [sum(1 << p for p in preds) for preds in problem.preds]
-        user_mask = [0] * len(problem.buffers)
-        for node, used in enumerate(problem.touches):
-            for b in used:
-                user_mask[b] |= 1 << node
-        self.user_mask = user_mask
-        self.keep = [buf.is_output for buf in problem.buffers]
-        self.new = [sum(sizes[b] for b in c) for c in problem.creates]
-        self.start_mem = sum(sizes[b] for b, buf in enumerate(problem.buffers) if buf.is_input)
-        self.unused_inputs = sum(
-            sizes[b] for b, buf in enumerate(problem.buffers) if buf.is_input and not user_mask[b] and not buf.is_output
-        )
-        ws = working_set_bytes(problem)
-        self.by_ws = sorted(range(n), key=lambda v: -ws[v])
-        self.ws = ws
-
-    def remaining_bound(self, executed: int) -> int:
-        for v in self.by_ws:
-            if not executed >> v & 1:
-                return self.ws[v]
-        return 0
-
-    def run(self):
-        n, upper = self.n, self.upper
-        full = (1 << n) - 1
-        level = {0: (0, self.start_mem)}
-        parents: list[dict] = []
-        states = 1
-        for k in range(n):
-            nxt: dict[int, tuple[int, int]] = {}
-            back: dict[int, tuple[int, int]] = {}
-            for executed, (peak, mem) in level.items():
-                for v in range(n):
-                    if executed >> v & 1 or self.pred_mask[v] & ~executed:
-                        continue
-                    step_peak = max(peak, mem + self.new[v])
-                    if step_peak >= upper:
-                        continue
-                    after = executed | (1 << v)
-                    old = nxt.get(after)
-                    if old is not None and old[0] <= step_peak:
-                        continue
-                    if old is None:
-                        if max(step_peak, self.remaining_bound(after)) >= upper:
-                            continue
-                        freed = self.unused_inputs if k == 0 else 0
-                        for b in self.problem.touches[v]:
-                            if not self.keep[b] and not (self.user_mask[b] & ~after):
-                                freed += self.sizes[b]
-                        nxt[after] = (step_peak, mem + self.new[v] - freed)
-                    else:
-                        nxt[after] = (step_peak, old[1])
-                    back[after] = (executed, v)
-            states += len(nxt)
-            parents.append(back)
-            if not nxt:
-                return None, upper, upper, states, True  # every order reaches the incumbent's peak
-            if time.perf_counter() > self.deadline or states > self.context.max_states:
-                bound = min(max(p, self.remaining_bound(s)) for s, (p, _) in nxt.items())
-                return None, upper, bound, states, False
-            level = nxt
-        peak = level[full][0]
-        order = []
-        state = full
-        for back in reversed(parents):
-            prev, v = back[state]
-            order.append(v)
-            state = prev
-        order.reverse()
-        assert peak_of_order(self.problem, order) == peak, "dynamic programming peak disagrees with liveness"
-        return order, peak, peak, states, True
