@@ -27,7 +27,7 @@ from edgemem.errors import BudgetError, ConfigError
 from edgemem.units import format_bytes
 
 DEFAULT_POOL_FACTORS = (1, 2, 4, 8)
-DEFAULT_CONVS = ("standard", "G(2)", "G(4)", "B(2)", "DW")
+DEFAULT_CONVS = ("standard", "G(2)", "B(2)", "G(4)", "DW")  # roughly decreasing weights
 DEFAULT_WIDTHS = (1.0, 0.75, 0.5, 0.25)
 
 
