@@ -875,11 +875,13 @@ def input_specs(declared, overrides, dims):
 
 
 def make_array(np, shape, dtype, rng):
+    """Random floats (normal), random booleans, zeros for integers (safe as indices); rng is a
+    numpy RandomState, which JetPack 4's numpy 1.13 also has."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return rng.standard_normal(shape).astype(dtype)
     if dtype.kind == "b":
-        return rng.integers(0, 2, size=shape).astype(dtype) if hasattr(rng, "integers") else np.zeros(shape, dtype)
+        return rng.randint(0, 2, size=shape).astype(dtype)
     return np.zeros(shape, dtype)
 
 
@@ -928,7 +930,7 @@ def worker_onnxruntime(worker):
     declared = [(i.name, [d if isinstance(d, int) else str(d) for d in i.shape], ORT_TYPES.get(i.type, "float32"))
                 for i in session.get_inputs()]
     inputs = job.get("inputs") or {}
-    rng = np.random.default_rng(job.get("seed", 0))
+    rng = np.random.RandomState(job.get("seed", 0))
     feeds_spec = input_specs(declared, inputs.get("shapes") or {}, inputs.get("dims") or {})
     worker.result["inputs"] = [{"name": n, "shape": s, "dtype": d} for n, s, d in feeds_spec]
     feeds = dict((n, make_array(np, s, d, rng)) for n, s, d in feeds_spec)
@@ -979,7 +981,7 @@ def worker_tvm(worker):
     inputs = job.get("inputs") or {}
     feeds_spec = input_specs(declared, inputs.get("shapes") or {}, inputs.get("dims") or {})
     worker.result["inputs"] = [{"name": n, "shape": s, "dtype": d} for n, s, d in feeds_spec]
-    rng = np.random.default_rng(job.get("seed", 0))
+    rng = np.random.RandomState(job.get("seed", 0))
     args = [runtime.tensor(make_array(np, s, d, rng), dev) for n, s, d in feeds_spec]
     main = vm["main"]
     worker.phase("inputs_ready")

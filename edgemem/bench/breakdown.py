@@ -55,14 +55,22 @@ def worker_parts(stage: dict, runtime: str) -> dict[str, Measured]:
 
 
 def process_peak(stage: dict) -> Measured:
-    """Exact peak RSS of the child, plus sampled nvmap (GPU) memory where readable."""
-    rss = stage.get("peak_rss_bytes")
-    method = "getrusage(wait4).ru_maxrss of the fresh child (exact peak RSS)"
-    if rss is None:
-        rss = stage.get("sampled_peak_rss_bytes")
-        method = "sampled VmRSS peak"
-    if rss is None:
+    """Exact peak RSS of the child, plus sampled nvmap (GPU) memory where readable.
+
+    The worker resets VmHWM after loading, and the kernel's ru_maxrss follows that reset, so the
+    peak is the largest of ru_maxrss, every VmHWM the worker reported and the sampled VmRSS.
+    """
+    hwms = [p["hwm_bytes"] for p in stage.get("phases") or [] if p.get("hwm_bytes") is not None]
+    candidates = [v for v in [stage.get("peak_rss_bytes"), stage.get("sampled_peak_rss_bytes"), *hwms] if v is not None]
+    if not candidates:
         return Measured(None, UNKNOWN)
+    rss = max(candidates)
+    if hwms:
+        method = "largest VmHWM of the fresh child (before and after the post-load reset; exact peak RSS)"
+    elif stage.get("peak_rss_bytes") is not None:
+        method = "getrusage(wait4).ru_maxrss of the fresh child (exact peak RSS)"
+    else:
+        method = "sampled VmRSS peak"
     nvmap = stage.get("sampled_peak_nvmap_bytes")
     if nvmap is not None:
         return Measured(rss + nvmap, method + " + sampled nvmap peak (iovmm clients, root)")

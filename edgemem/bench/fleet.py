@@ -28,7 +28,7 @@ from edgemem.bench.client import SshOptions
 from edgemem.bench.request import BenchRequest
 from edgemem.bench.result import BenchResult
 from edgemem.bench.run import LOCAL, Target, run_bench
-from edgemem.errors import ConfigError, EdgememError
+from edgemem.errors import ConfigError, EdgememError, UsageError
 
 DEVICE_KEYS = {"name", "host", "port", "identity", "ssh_config", "known_hosts", "fingerprint", "trust_on_first_use",
                "remote_dir", "remote_python", "profile", "tools", "connect_timeout_s"}
@@ -45,7 +45,8 @@ class SshDefaults:
     fingerprint: str | None = None
     trust_on_first_use: bool = False
     remote_dir: str | None = None
-    remote_python: str | None = None
+    remote_python: str | None = None  # everywhere, local included
+    device_python: str | None = None  # SSH devices only (a profile's /usr/bin/python3)
     connect_timeout_s: float = 10.0
 
 
@@ -71,7 +72,7 @@ def target_for(host: str, d: SshDefaults, name: str | None = None) -> Target:
     options = SshOptions(destination=host, port=d.port, identity=expand(d.identity), ssh_config=expand(d.ssh_config),
                          known_hosts=expand(d.known_hosts), fingerprint=d.fingerprint,
                          trust_on_first_use=d.trust_on_first_use, connect_timeout_s=d.connect_timeout_s)
-    return Target(name or host, options, d.remote_dir, d.remote_python)
+    return Target(name or host, options, d.remote_dir, d.remote_python or d.device_python)
 
 
 def expand(path: str | None) -> str | None:
@@ -100,7 +101,8 @@ def load_inventory(path: Path, overrides: SshDefaults | None = None) -> list[Fle
         names.add(name)
         settings = SshDefaults(**{k: merged[k] for k in SshDefaults.__dataclass_fields__ if k in merged})
         if overrides is not None:
-            settings = replace(settings, trust_on_first_use=settings.trust_on_first_use or overrides.trust_on_first_use)
+            trust = settings.trust_on_first_use or (overrides.trust_on_first_use and not settings.fingerprint)
+            settings = replace(settings, trust_on_first_use=trust)  # a pinned fingerprint is never loosened
         entries.append(FleetEntry(name, target_for(merged["host"], settings, name), merged.get("profile"),
                                   dict(merged.get("tools") or {})))
     return entries
@@ -115,6 +117,8 @@ def run_fleet(jobs: list[tuple[FleetEntry, BenchRequest]], artifacts_root: Path,
         entry, request = job
         try:
             return FleetOutcome(entry, run_bench(request, entry.target, artifacts_root, on_progress, cancel), None)
+        except UsageError:
+            raise  # the same for every device: stop and say it once
         except EdgememError as exc:
             return FleetOutcome(entry, None, exc.one_line(), getattr(exc, "code", "error"))
         except Exception as exc:  # one device's bug must not hide the others' results

@@ -18,6 +18,7 @@ class Settings:
     budget: str | None = None
     workspace: str | None = None
     remote_python: str | None = None
+    device_python: str | None = None  # from a profile: used for SSH devices, not for --host local
     tegrastats_interval_ms: int = 100
     profile: str | None = None
 
@@ -31,15 +32,16 @@ def apply_profile(settings: Settings, name: str | None) -> Settings:
     return replace(settings, backend=settings.backend or p.backend, precision=settings.precision or p.precision,
                    budget=settings.budget or str(p.budget_bytes),
                    workspace=settings.workspace or (str(p.workspace_bytes) if p.workspace_bytes else None),
-                   remote_python=settings.remote_python or p.remote_python,
+                   device_python=p.remote_python,
                    tegrastats_interval_ms=p.tegrastats_interval_ms, profile=p.name)
 
 
 def ssh_defaults(port, identity, ssh_config, known_hosts, fingerprint, trust_on_first_use, connect_timeout_s,
-                 remote_dir, remote_python) -> SshDefaults:
+                 remote_dir, settings: Settings) -> SshDefaults:
     return SshDefaults(port=port, identity=identity, ssh_config=ssh_config, known_hosts=known_hosts,
                        fingerprint=fingerprint, trust_on_first_use=trust_on_first_use, remote_dir=remote_dir,
-                       remote_python=remote_python, connect_timeout_s=connect_timeout_s)
+                       remote_python=settings.remote_python, device_python=settings.device_python,
+                       connect_timeout_s=connect_timeout_s)
 
 
 def fleet_entries(host: str, hosts: tuple[str, ...], inventory: Path | None, defaults: SshDefaults) -> list[FleetEntry]:

@@ -85,7 +85,7 @@ def bench(
     settings = apply_profile(Settings(backend=backend, precision=precision, budget=budget, workspace=workspace,
                                       remote_python=remote_python), profile)
     defaults = ssh_defaults(port, identity, ssh_config, known_hosts, fingerprint, trust_on_first_use,
-                            parse_duration_s(connect_timeout), remote_dir, settings.remote_python)
+                            parse_duration_s(connect_timeout), remote_dir, settings)
     entries = fleet_entries(host, parse_list(hosts, ()), inventory, defaults)
     options = {"provider": ort_provider, "threads": threads, "cpu_arena": cpu_arena, "mode": trt_mode,
                "engine_cache": engine_cache, "target": tvm_target, "cc": tvm_cc}
@@ -104,6 +104,9 @@ def bench(
         from edgemem.errors import ModelLoadError
 
         raise ModelLoadError(f"{model}: no such file")
+    from edgemem.bench.backends import get_backend
+
+    get_backend(request.backend).probe_modules(request)  # unknown backend or mode: a usage error before any connection
     budget_bytes = parse_size(settings.budget) if settings.budget else None
     prediction = predict_for(model, request, out) if predict else None
     artifacts_root = (results_dir / "logs") if save else Path(tempfile.mkdtemp(prefix="edgemem-bench-logs-"))

@@ -22,10 +22,6 @@ def ms(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def pct(value) -> str:
-    return "-" if value is None else f"{value:+.1f}%"
-
-
 def render_report(document: dict, out: Output, saved_to: str | None = None) -> None:
     """One run: device, latency, memory split, prediction next to measurement, budget verdict."""
     r, v = document["result"], document.get("verdict") or {}
@@ -151,16 +147,18 @@ def render_fleet(rows: list[dict], out: Output) -> None:
 
 def render_history(rows: list, out: Output, skipped: list[str]) -> None:
     table = Table(title="edgemem bench: history", title_justify="left")
-    for name in ("started (UTC)", "host", "model", "backend", "prec.", "status", "median ms", "change", "p99 ms",
-                 "process peak", "change", "activations", "predicted", "ratio", "budget"):
-        table.add_column(name, justify="right" if name in ("median ms", "change", "p99 ms", "process peak", "activations",
-                                                           "predicted", "ratio") else "left")
+    for name in ("started (UTC)", "host", "model", "backend", "status", "median ms", "p99 ms", "process peak",
+                 "activations", "ratio", "budget"):
+        table.add_column(name, justify="right" if name in ("median ms", "p99 ms", "process peak", "activations", "ratio") else "left",
+                         overflow="fold")
     for row in rows:
-        table.add_row(row.started_utc or "-", row.host, row.model, row.backend, row.precision, row.status, ms(row.median_ms),
-                      pct(row.median_change_pct), ms(row.p99_ms), format_bytes(row.process_peak_bytes), pct(row.peak_change_pct),
-                      format_bytes(row.activation_bytes), format_bytes(row.predicted_activation_bytes),
+        change = lambda value: "" if value is None else f" ({value:+.1f}%)"
+        table.add_row(row.started_utc or "-", row.host, row.model, f"{row.backend} {row.precision}", row.status,
+                      ms(row.median_ms) + change(row.median_change_pct), ms(row.p99_ms),
+                      format_bytes(row.process_peak_bytes) + change(row.peak_change_pct), format_bytes(row.activation_bytes),
                       "-" if row.ratio is None else f"{row.ratio:.2f}x", (row.verdict or "-").upper())
-    table.caption = "change: against the previous successful run of the same host, model, backend and precision"
+    table.caption = ("(+x%): change against the previous successful run of the same host, model, backend and precision; "
+                     "ratio: measured / predicted activations")
     out.console.print(table)
     for line in skipped:
         out.info(f"skipped {line}")

@@ -127,7 +127,8 @@ def interpret_trtexec(raw: dict, artifacts: Path | None) -> Interpretation:
     return Interpretation(memory=trtexec_memory(raw, built, ran, run_stage), latency=latency, gpu_compute=gpu,
                           build=build_info(build_stage, built), warnings=tuple(warnings),
                           info={"tensorrt_version": ".".join(str(v) for v in version) if version else None,
-                                "summary_family": ran.summary_family, "banner": ran.banner})
+                                "summary_family": ran.summary_family, "banner": ran.banner,
+                                "build_argv": build_stage.get("argv"), "run_argv": run_stage.get("argv")})
 
 
 def trtexec_memory(raw: dict, built: TrtexecLog, ran: TrtexecLog, run_stage: dict) -> MemoryBreakdown:
