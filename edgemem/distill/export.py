@@ -33,11 +33,22 @@ def eval_mode(model):
         model.train(was_training)
 
 
-def example_input(input_shape, seed: int = 0):
+def model_device(model):
+    """The device of the model's first parameter or buffer (CPU for a model without any)."""
+    import torch
+
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def example_input(input_shape, seed: int = 0, device=None):
+    """A seeded standard-normal input, generated on the CPU (the same on every machine), then moved."""
     import torch
 
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(*input_shape, generator=generator)
+    x = torch.randn(*input_shape, generator=generator)
+    return x if device is None else x.to(device)
 
 
 def export_onnx(model, input_shape, path, opset: int = 17) -> Path:
@@ -46,7 +57,7 @@ def export_onnx(model, input_shape, path, opset: int = 17) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    dummy = example_input(input_shape)
+    dummy = example_input(input_shape, device=model_device(model))
     with eval_mode(model), torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         try:
@@ -76,7 +87,7 @@ def check_parity(model, onnx_path, input_shape, atol: float = 1e-4) -> float:
 
     x = example_input(input_shape, seed=1)
     with eval_mode(model), torch.no_grad():
-        expected = [t.detach().cpu().numpy() for t in _flat_outputs(model(x))]
+        expected = [t.detach().float().cpu().numpy() for t in _flat_outputs(model(x.to(model_device(model))))]
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])

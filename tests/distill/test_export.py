@@ -83,3 +83,17 @@ def test_export_restores_training_mode(tmp_path):
     model = build_model("resnet-mini").train()
     export_onnx(model, (1, 1, 8, 8), tmp_path / "m.onnx")
     assert model.training
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_student_on_gpu_derives_measures_and_exports(tmp_path):
+    from edgemem.distill.budget import measure_memory
+
+    teacher = build_model("resnet20").cuda()
+    student = derive_student(teacher, StudentSpec(pool_factor=2, conv="G(4)", width=0.5), (1, 3, 32, 32))
+    assert all(p.is_cuda for p in student.model.parameters())
+    path = export_onnx(student.model, (1, 3, 32, 32), tmp_path / "gpu.onnx")
+    assert check_parity(student.model, path, (1, 3, 32, 32), atol=1e-3) <= 1e-3
+    cpu = derive_student(teacher.cpu(), StudentSpec(pool_factor=2, conv="G(4)", width=0.5), (1, 3, 32, 32))
+    assert measure_memory(student.model, (1, 3, 32, 32)).peak_activation_bytes == measure_memory(cpu.model, (1, 3, 32, 32)).peak_activation_bytes

@@ -172,3 +172,11 @@ def test_vgg_pools_become_identities_and_stem_takes_their_stride():
     assert student.features[3].kernel_size == 1 and student.features[3].stride == 1  # folded pool
     assert student.features[28].kernel_size == 1  # the last 2x2 pool gave up its stride
     assert student.features[7].stride == 2
+
+
+def test_signals_without_channel_axis():
+    """MNIST-1D batches come as (N, 40): derivation and the RED pairing work on that input shape."""
+    teacher = build_model("resnet1d")
+    student = derive_student(teacher, StudentSpec(pool_factor=4), (1, 40))
+    assert [(p.student_point, p.teacher_point) for p in student.red_pairs] == [("red_blocks.conv1__out", "layers.2")]
+    assert student.model(torch.randn(5, 40)).shape == (5, 10)

@@ -39,5 +39,6 @@ def apply_cheap_conv(model: nn.Module, conv_name: str, trace: Trace, model_name:
         )
     modules = dict(model.named_modules())
     for path in paths:
-        replace_module(model, path, factory(modules[path], path))
+        conv = modules[path]
+        replace_module(model, path, factory(conv, path).to(device=conv.weight.device, dtype=conv.weight.dtype))
     return paths

@@ -60,11 +60,13 @@ def run_forward(model, input_shape):
     """Run ``model`` once in eval mode on zeros; a failing forward becomes one ConfigError line."""
     import torch
 
+    from edgemem.distill.export import model_device
+
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            return model(torch.zeros(*input_shape))
+            return model(torch.zeros(*input_shape, device=model_device(model)))
     except Exception as exc:
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         raise ConfigError(f"{type(model).__name__} does not run on input {tuple(input_shape)}: {reason}") from None

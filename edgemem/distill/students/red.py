@@ -49,6 +49,13 @@ class RedInputHook:
         return (self.red(args[0]), *args[1:])
 
 
+def _device_of(*modules):
+    for module in modules:
+        for tensor in (*module.parameters(), *module.buffers()):
+            return tensor.device
+    return torch.device("cpu")
+
+
 def block_key(path: str, is_input: bool) -> str:
     return path.replace(".", "_") + ("__in" if is_input else "__out")
 
@@ -59,9 +66,9 @@ def attach_red(model: nn.Module, path: str, is_input: bool, channels: int, spati
         model.add_module(CONTAINER, nn.ModuleDict())
     container = getattr(model, CONTAINER)
     key = block_key(path, is_input)
-    red = RedBlock(channels, spatial_dims)
-    container[key] = red
     target = model.get_submodule(path)
+    red = RedBlock(channels, spatial_dims).to(_device_of(target, model))
+    container[key] = red
     if is_input:
         target.register_forward_pre_hook(RedInputHook(red))
     else:

@@ -29,6 +29,8 @@ class RedistillPeak:
 def _sizes(model, input_shape, element_bytes: int) -> dict:
     import torch
 
+    from edgemem.distill.export import model_device
+
     sizes: dict = {}
     handles = []
     for name, module in model.named_modules():
@@ -41,7 +43,7 @@ def _sizes(model, input_shape, element_bytes: int) -> dict:
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(*input_shape))
+            model(torch.zeros(*input_shape, device=model_device(model)))
     finally:
         model.train(was_training)
         for handle in handles:

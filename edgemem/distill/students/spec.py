@@ -5,7 +5,8 @@ a teacher ``nn.Module`` and a spec into a ``Student``: the student module plus t
 feature points the RED loss aligns. RED blocks are ordinary submodules of the student, so they
 export to ONNX as ordinary ops; ``RedPair.student_point`` names the RED block's module path
 (its forward output is the student feature), ``teacher_point`` the teacher module whose output
-has the same spatial size.
+has the same spatial size, or, with the suffix ``:input`` (e.g. ``layer3.0:input``), the teacher
+module whose input has it (``edgemem.distill.taps.FeatureTaps`` reads both forms).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class StudentSpec:
 @dataclass(frozen=True)
 class RedPair:
     student_point: str  # module path in the student whose output is the (RED-encoded) student feature
-    teacher_point: str  # module path in the teacher whose output has the same spatial size
+    teacher_point: str  # module path in the teacher whose output (or, with ":input", input) has the same spatial size
     channels: int  # channels of the student feature
 
 

@@ -42,7 +42,7 @@ def _new_param(old, sizes, init) -> nn.Parameter | None:
         return None
     value = _slice(old, *sizes)
     if value is None:
-        value = init(torch.empty(*sizes, dtype=old.dtype))
+        value = init(torch.empty(*sizes, dtype=old.dtype, device=old.device))
     return nn.Parameter(value, requires_grad=old.requires_grad)
 
 
@@ -71,8 +71,8 @@ def _resize_norm(m: nn.Module, c: int) -> None:
     m.bias = _new_param(m.bias, (c,), nn.init.zeros_)
     if isinstance(m, NORMS):
         if m.running_mean is not None:
-            m.running_mean = _slice(m.running_mean, c) if c <= m.running_mean.numel() else torch.zeros(c)
-            m.running_var = _slice(m.running_var, c) if c <= m.running_var.numel() else torch.ones(c)
+            m.running_mean = _slice(m.running_mean, c) if c <= m.running_mean.numel() else m.running_mean.new_zeros(c)
+            m.running_var = _slice(m.running_var, c) if c <= m.running_var.numel() else m.running_var.new_ones(c)
         m.num_features = c
     else:
         m.normalized_shape = (c,)
