@@ -127,3 +127,10 @@ def test_cheap_conv_refuses_with_a_reason(name, conv, message):
     with pytest.raises(ConfigError) as info:
         derive_student(build_model(name), StudentSpec(conv=conv), CIFAR)
     assert message in info.value.one_line() and "\n" not in info.value.one_line()
+
+
+def test_shift_spreads_few_channels_over_directions():
+    shift = Shift(4, 3, 2)
+    assert [stop - start for start, stop, _ in shift.groups] == [1, 1, 1, 1]
+    assert len({offset for *_, offset in shift.groups}) == 4
+    assert sum(stop - start for start, stop, _ in Shift(20, 3, 2).groups) == 20

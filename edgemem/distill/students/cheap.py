@@ -88,10 +88,9 @@ class Shift(nn.Module):
         super().__init__()
         self.channels, self.kernel, self.spatial_dims = channels, kernel, spatial_dims
         offsets = [(o,) for o in range(kernel)] if spatial_dims == 1 else [(a, b) for a in range(kernel) for b in range(kernel)]
-        size = channels // len(offsets)
-        bounds = [i * size for i in range(len(offsets))] + [channels]
-        # the last (centre-most remaining) group takes the remainder; the centre offset is the identity
-        self.groups = [(bounds[i], bounds[i + 1], offsets[i]) for i in range(len(offsets)) if bounds[i + 1] > bounds[i]]
+        n = len(offsets)
+        bounds = [i * channels // n for i in range(n + 1)]  # an even split; the centre offset is the identity
+        self.groups = [(bounds[i], bounds[i + 1], offsets[i]) for i in range(n) if bounds[i + 1] > bounds[i]]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r = self.kernel // 2
