@@ -1244,6 +1244,10 @@ def command_run(args):
         for pid in list(run.children):
             kill_group(pid)
     run.result["elapsed_s"] = round(time.monotonic() - run.started, 4)
+    times = os.times()
+    run.result["agent"] = {"hwm_bytes": (proc_status("self") or {}).get("hwm_bytes"),
+                           "cpu_s": round(times.user + times.system, 4),
+                           "method": "the agent process's own VmHWM and user+system CPU time (children excluded)"}
     if os.path.isdir(run.dir):
         run.result["artifacts"] = sorted(n for n in os.listdir(run.dir) if not n.endswith(".pid") and ".tmp." not in n)
         write_json_atomic(run.path("result.json"), run.result)

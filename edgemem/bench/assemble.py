@@ -59,6 +59,8 @@ def assemble(*, host: str, raw: dict, probe: dict, interpretation: Interpretatio
              precision: str, uploads: dict, artifacts_dir: Path | None, artifacts: list[str], extra_warnings=()) -> BenchResult:
     backend_info = dict(raw.get("backend") or {})
     backend_info.update({k: v for k, v in interpretation.info.items() if v is not None})
+    if raw.get("agent"):
+        backend_info["agent_overhead"] = raw["agent"]
     request = dict(raw.get("request") or {})
     return BenchResult(
         run_id=raw.get("run_id") or request.get("run_id") or "",
