@@ -10,7 +10,8 @@ underscores) plus tables for what has no flag::
     budget = "64KiB"              # --budget (parsed by edgemem.units.parse_size)
     epochs = 24                   # --epochs (students); teacher_epochs for the teacher
     sweep = "k=1,2,4,8"           # --sweep (or a list: sweep = [1, 2, 4, 8])
-    [train]         batch_size, lr, momentum, weight_decay, nesterov, schedule, milestones, gamma, threads, divergence_factor
+    [train]         batch_size, lr, momentum, weight_decay, nesterov, schedule, milestones, gamma, threads,
+                    divergence_factor, eval_batch_size, device
     [teacher_train] the same keys for the teacher's own training
     [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight
     [student]       pool_factor, conv, width, red, init, pool_factors, convs, widths, online_students
@@ -23,6 +24,7 @@ values are ``ConfigError`` (one line naming the key), before any data is loaded.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,6 +57,7 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads; 0 leaves torch's default
     divergence_factor: float = 100.0  # an epoch loss above this x the first epoch's is divergence
     eval_batch_size: int = 512
+    device: str = "auto"  # auto (CUDA when available, else CPU) | cpu | cuda | cuda:N
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,7 @@ def _validate_train(t: TrainConfig, name: str) -> None:
         (all(m >= 1 for m in t.milestones), "milestones must be epochs >= 1"), (0 < t.gamma <= 1, "gamma must be in (0, 1]"),
         (t.threads >= 0, "threads must be >= 0"), (t.divergence_factor > 1, "divergence_factor must be > 1"),
         (t.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
+        (re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", t.device) is not None, f"device {t.device!r}: use auto, cpu, cuda or cuda:N"),
     ]
     for ok, message in checks:
         if not ok:

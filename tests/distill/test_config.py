@@ -116,6 +116,7 @@ def test_loss_table_overrides_the_method_weights_by_name():
     ("dataset = 'cifar10'", "needs a data path"),
     ("[student]\nonline_students = 1", "online_students must be >= 2"),
     ("[data]\naugment = 'mixup'", "augment 'mixup'"),
+    ("[train]\ndevice = 'tpu'", "device 'tpu'"),
 ])
 def test_bad_configs_are_one_line_config_errors(tmp_path, text, message):
     path = tmp_path / "bad.toml"

@@ -118,3 +118,22 @@ def test_method_table_is_consistent():
     assert get_trainer("standard").__name__ == "StandardTrainer"
     with pytest.raises(KeyError, match="unknown trainer"):
         get_trainer("blockwise-not-yet")
+
+
+def test_unavailable_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(TrainingError, match="CUDA is not available"):
+        fit(make_job("student", "ce", epochs=1, device="cuda"))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU with CUDA")
+def test_training_on_cuda_returns_models_on_the_cpu(teacher, tmp_path):
+    outcome = fit(make_job("student", "red_kd", epochs=2, teacher=teacher.model, model=TinyNet(width=8, stem_stride=2),
+                           pairs=[("stem", "layer2")], checkpoint_dir=tmp_path, device="cuda"))
+    assert all(p.device.type == "cpu" for p in outcome.model.parameters())
+    assert all(p.device.type == "cpu" for p in teacher.model.parameters())
+    resumed = fit(make_job("student", "red_kd", epochs=2, teacher=teacher.model, model=TinyNet(width=8, stem_stride=2),
+                           pairs=[("stem", "layer2")], checkpoint_dir=tmp_path, device="cuda", resume=True))
+    assert resumed.summary.cached and resumed.summary.accuracy == outcome.summary.accuracy

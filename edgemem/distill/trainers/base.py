@@ -57,6 +57,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; an explicit CUDA device must exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError(f"device {name!r}: CUDA is not available on this machine", hint="use [train] device = \"cpu\" or \"auto\"")
+    return device
+
+
 def build_optimizer(parameters, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(parameters, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                            nesterov=cfg.nesterov and cfg.momentum > 0)
@@ -103,6 +113,11 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         seed_everything(job.seed)
         self.build()
+        self.device = resolve_device(cfg.device)
+        for module in self.modules.values():
+            module.to(self.device)
+        if job.teacher is not None:
+            job.teacher.to(self.device)
         parameters = [p for m in self.modules.values() for p in m.parameters() if p.requires_grad]
         optimizer = build_optimizer(parameters, cfg)
         scheduler = build_scheduler(optimizer, cfg)
@@ -138,6 +153,10 @@ class Trainer:
         finally:
             if progress is not None:
                 progress.phase_end()
+            for module in self.modules.values():  # results leave on the CPU (export, analysis, checkpoints)
+                module.cpu()
+            if job.teacher is not None:
+                job.teacher.cpu()
         if not history:
             raise TrainingError(f"{job.name}: no epoch was trained (epochs = {cfg.epochs})")
         self.deployable().eval()
@@ -166,6 +185,7 @@ class Trainer:
         total, correct, seen, steps = 0.0, 0, 0, 0
         parts_sum: dict[str, float] = {}
         for step, (x, y) in enumerate(job.batches.train_batches(epoch)):
+            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             loss, parts, logits = self.step_loss(x, y)
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -176,7 +196,7 @@ class Trainer:
             total += value * len(y)
             seen += len(y)
             steps += 1
-            correct += int((logits.detach().argmax(1) == y).sum())
+            correct += int((logits.detach().argmax(1) == y).sum().cpu())
             for key, part in parts.items():
                 parts_sum[key] = parts_sum.get(key, 0.0) + part
             if job.progress is not None:
@@ -201,9 +221,10 @@ def accuracy(model: nn.Module, batches: BatchSource) -> float:
     """Top-1 accuracy on the evaluation split (model in eval mode)."""
     was_training = model.training
     model.eval()
+    device = next((t.device for t in model.parameters()), torch.device("cpu"))
     correct = 0
     for x, y in batches.eval_batches():
-        correct += int((model(x).argmax(1) == y).sum())
+        correct += int((model(x.to(device)).argmax(1).cpu() == y).sum())
     model.train(was_training)
     return correct / len(batches.y_test)
 

@@ -75,10 +75,11 @@ class OnlineTrainer(Trainer):
         for module in self.modules.values():
             module.eval()
         correct = 0
+        device = next(self.head.parameters()).device
         for x, y in self.job.batches.eval_batches():
             for branch in self.branches:
-                branch(x)
-            correct += int((self.head(torch.cat(self.captured, dim=1)).argmax(1) == y).sum())
+                branch(x.to(device))
+            correct += int((self.head(torch.cat(self.captured, dim=1)).argmax(1).cpu() == y).sum())
         return correct / len(self.job.batches.y_test)
 
 
