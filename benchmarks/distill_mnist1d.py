@@ -50,6 +50,13 @@ class Log(SilentProgress):
 
 def run_grid(table: dict, seeds, factors, width: float, out: Path, quiet: bool = False, teacher_label: str = "teacher") -> list[dict]:
     """Teacher, then students k x method per seed, through edgemem.distill.run; one row per model."""
+    import edgemem.distill.budget  # noqa: F401  (import every stage up front: a long run never meets a half-edited tree)
+    import edgemem.distill.export  # noqa: F401
+    import edgemem.distill.students.derive  # noqa: F401
+    import edgemem.distill.taps  # noqa: F401
+    import edgemem.distill.teacher  # noqa: F401
+    import edgemem.distill.trainers.standard  # noqa: F401
+
     rows = []
     for seed in seeds:
         config = config_from_mapping({**table, "seed": seed, "out": str(out / f"seed{seed}")})

@@ -273,16 +273,22 @@ def run_sweep(ctx: Context, teacher, spec, trained: ModelSummary | None = None):
 
 def summarize(ctx: Context, role: str, model, description: str, training: TrainSummary | None, evaluate: bool = True,
               **extra) -> ModelSummary:
-    from edgemem.distill.budget import measure_memory
+    """Accuracy on the evaluation split and the analyzer's memory of ``model`` (of its ``onnx_path``
+    when it was exported already: the file that ships is the file that is measured)."""
+    from edgemem.distill.budget import analyze_onnx, measure_memory
     from edgemem.distill.trainers.base import accuracy
 
-    memory = measure_memory(model, ctx.input_shape, ctx.config.precision)
+    if extra.get("onnx_path"):
+        report = analyze_onnx(Path(extra["onnx_path"]), ctx.config.precision)
+        peak, arena, weights = report.best.peak_bytes, report.best.arena_bytes, report.weights_bytes
+    else:
+        memory = measure_memory(model, ctx.input_shape, ctx.config.precision)
+        peak, arena, weights = memory.peak_activation_bytes, memory.arena_bytes, memory.weights_bytes
     acc = accuracy(model, ctx.batches(ctx.config.train)) if evaluate else None
     if acc is not None and training is not None and not training.cached and abs(training.accuracy - acc) > 1e-9:
         raise TrainingError(f"{role}: accuracy {acc:.4f} after training differs from the last epoch's {training.accuracy:.4f}")
     params = sum(p.numel() for p in model.parameters())
-    return ModelSummary(role, description, acc, memory.peak_activation_bytes, memory.arena_bytes, memory.weights_bytes,
-                        params, training=training, **extra)
+    return ModelSummary(role, description, acc, peak, arena, weights, params, training=training, **extra)
 
 
 def budget_verdict(config: DistillConfig, student: ModelSummary | None) -> BudgetVerdict | None:
