@@ -11,6 +11,7 @@ same file (they plan only the stored order), with ratios.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import tempfile
@@ -38,33 +39,53 @@ def best_of(fn, repeat):
     return min(times), statistics.median(times), value
 
 
-def peer_onnxsim(path):
+def plan_onnxsim(path):
+    from onnxsim import plan_activation_memory
+
+    return plan_activation_memory(onnx.load(str(path))).arena_bytes
+
+
+def plan_onnx_tool(path):
+    import onnx_tool
+
+    model = onnx_tool.Model(str(path))
+    model.graph.shape_infer()
+    return model.graph.compress_memory()[1]
+
+
+def _peer_child(fn, path, repeat, queue):
     try:
-        from onnxsim import plan_activation_memory
-    except Exception:
-        return None
-    model = onnx.load(str(path))
-    return lambda: plan_activation_memory(model).arena_bytes
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            arena = fn(path)
+            times.append(time.perf_counter() - start)
+        queue.put((min(times), arena))
+    except Exception as exc:
+        queue.put(f"failed: {type(exc).__name__}")
 
 
-def peer_onnx_tool(path):
-    try:
-        import onnx_tool
-    except Exception:
-        return None
+def run_peer(fn, path, repeat, timeout_s):
+    """A peer planner in a child process, so a slow one is cut off at ``timeout_s`` and reported."""
+    import multiprocessing
 
-    def run():
-        model = onnx_tool.Model(str(path))
-        model.graph.shape_infer()
-        return model.graph.compress_memory()[1]
-
-    return run
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_peer_child, args=(fn, path, repeat, queue))
+    child.start()
+    child.join(timeout_s)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return f"> {timeout_s:.0f} s (stopped)"
+    return queue.get() if not queue.empty() else "failed: no result"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peer-timeout", type=float, default=120.0, help="seconds before a peer planner is stopped")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,16 +106,11 @@ def main() -> None:
             full_s, _, full = best_of(lambda: analyze(graph, AnalyzeOptions(time_limit_s=10.0)), 1)
             row = {"model": name, "nodes": len(graph.nodes), "load_s": load_s, "stored+greedy+arena_s": fast_s,
                    "median_s": fast_med, "with_optimal_s": full_s, "best_peak": full.best.peak_bytes, "arena": report.best.arena_bytes}
-            for peer, factory in (("onnxsim", peer_onnxsim), ("onnx-tool", peer_onnx_tool)):
-                fn = factory(path)
-                if fn is None:
+            for peer, module, fn in (("onnxsim", "onnxsim", plan_onnxsim), ("onnx-tool", "onnx_tool", plan_onnx_tool)):
+                if importlib.util.find_spec(module) is None:
                     row[peer] = None
                     continue
-                try:
-                    peer_s, _, peer_arena = best_of(fn, 1 if graph.nodes and len(graph.nodes) > 2000 else args.repeat)
-                    row[peer] = (peer_s, peer_arena)
-                except Exception as exc:  # a peer failing on a model is a result too
-                    row[peer] = f"failed: {type(exc).__name__}"
+                row[peer] = run_peer(fn, path, 1 if len(graph.nodes) > 2000 else args.repeat, args.peer_timeout)
             rows.append(row)
     print(f"{'model':32} {'nodes':>6} {'load':>8} {'stored+greedy+arena':>20} {'+optimal':>9} {'edgemem arena':>14} "
           f"{'onnxsim (time, arena)':>28} {'onnx-tool (time, arena)':>28}")

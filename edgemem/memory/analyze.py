@@ -49,7 +49,8 @@ def analyze(graph: Graph, options: AnalyzeOptions = AnalyzeOptions()) -> MemoryR
     problem = problem_from_graph(graph, options.convention)
     order_bound = bounds.order_lower_bound(problem)
     results = run_orders(problem, options, order_bound)
-    orders = tuple(order_report(problem, graph, r, options) for r in results)
+    plans: dict[tuple[int, ...], tuple] = {}  # orders found by several strategies are placed once
+    orders = tuple(order_report(problem, graph, r, options, plans) for r in results)
     best = min(orders, key=lambda o: (o.arena_bytes, o.peak_bytes, ORDER_NAMES.index(o.name)))
     return MemoryReport(
         model=graph.name,
@@ -106,18 +107,26 @@ def run_orders(problem: Problem, options: AnalyzeOptions, order_bound: int) -> l
     return [replace(r, proved_optimal=r.peak_bytes <= bound, lower_bound_bytes=min(bound, r.peak_bytes)) for r in results]
 
 
-def order_report(problem: Problem, graph: Graph, result: ScheduleResult, options: AnalyzeOptions) -> OrderReport:
-    lifetimes = lifetimes_from_order(problem, result.order)
-    profile = live_profile(lifetimes)
-    peak_step = int(profile.argmax()) if len(profile) else 0
-    peak = int(profile[peak_step]) if len(profile) else 0
+def place_order(problem: Problem, order: tuple[int, ...], options: AnalyzeOptions):
+    """Lifetimes, the verified arena plan and the padded live bound of one order."""
+    lifetimes = lifetimes_from_order(problem, order)
     align = options.convention.alignment_bytes
-    padded = lifetimes_from_order(problem, result.order, aligned_sizes(lifetimes, align))
-    arena_bound = int(live_profile(padded).max()) if len(profile) else 0
+    padded = lifetimes_from_order(problem, order, aligned_sizes(lifetimes, align))
+    arena_bound = int(live_profile(padded).max()) if order else 0
     plan = ALGORITHMS[options.placement](lifetimes, align)
     check = check_plan(lifetimes, plan, align)
     if not check.ok:
         raise RuntimeError(f"internal error: the {options.placement} plan failed verification: {check.problems[0]}")
+    return lifetimes, plan, check, arena_bound
+
+
+def order_report(problem: Problem, graph: Graph, result: ScheduleResult, options: AnalyzeOptions, plans: dict) -> OrderReport:
+    if result.order not in plans:
+        plans[result.order] = place_order(problem, result.order, options)
+    lifetimes, plan, check, arena_bound = plans[result.order]
+    profile = live_profile(lifetimes)
+    peak_step = int(profile.argmax()) if len(profile) else 0
+    peak = int(profile[peak_step]) if len(profile) else 0
     node = result.order[peak_step] if result.order else 0
     live = live_at(lifetimes, peak_step)[: options.peak_tensors]
     peak_tensors = tuple(
