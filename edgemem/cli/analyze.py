@@ -28,6 +28,7 @@ def analyze(
     placement: str = typer.Option("greedy_by_size", "--placement", help="Arena placement algorithm."),
     budget: Optional[str] = typer.Option(None, "--budget", help="Memory budget, e.g. 256MB (10^6) or 256MiB (2^20). Exit 3 when the best plan does not fit."),
     budget_scope: str = typer.Option("activations", "--budget-scope", help="What the budget covers: activations (arena) or total (arena + weights)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Device profile (profiles/*.toml name or path): its budget and precision apply unless --budget/--precision are given."),
     top: int = typer.Option(5, "--top", min=1, help="Largest buffers to list at each peak."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the live-memory timeline and arena plot (.png, .svg or .html)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema edgemem.memory_report/1) on stdout."),
@@ -41,6 +42,12 @@ def analyze(
     from edgemem.output import Output
     from edgemem.units import parse_duration_s, parse_size
 
+    if profile is not None:
+        from edgemem.profiles import load_profile
+
+        device = load_profile(profile)
+        budget = budget if budget is not None else str(device.budget_bytes)
+        precision = precision if precision is not None else device.precision
     if precision is not None and precision not in PRECISION_BITS:
         raise UsageError(f"--precision {precision!r}: choose fp32, fp16 or int8")
     load_options = LoadOptions(input_shapes=parse_input_shapes(input_shape), dims=parse_dims(dim), probe=probe, fold_constants=fold)

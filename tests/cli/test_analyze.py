@@ -176,3 +176,16 @@ def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "edgemem", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "Exit codes" in result.stdout and "analyze" in result.stdout
+
+
+def test_profile_sets_budget_and_precision(branchy_path):
+    from edgemem.profiles import load_profile
+
+    device = load_profile("jetson-orin-nano-8gb")
+    doc = json.loads(invoke(branchy_path, "--json", "--profile", "jetson-orin-nano-8gb").stdout)
+    assert doc["budget"]["budget_bytes"] == device.budget_bytes
+    assert doc["convention"]["precision"] == device.precision
+    explicit = json.loads(invoke(branchy_path, "--json", "--profile", "jetson-orin-nano-8gb", "--budget", "1MB", "--precision", "fp32").stdout)
+    assert explicit["budget"]["budget_bytes"] == 1_000_000 and explicit["convention"]["precision"] == "fp32"
+    unknown = invoke(branchy_path, "--profile", "no-such-board")
+    assert unknown.exit_code == 1 and "known profiles" in unknown.stderr
