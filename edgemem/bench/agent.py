@@ -847,6 +847,14 @@ class Worker(object):
         self.phase(name, runs=len(times), seconds=round(time.perf_counter() - start, 4))
         return times
 
+    def make_inputs(self, np, declared):
+        """[(name, array)] for the declared inputs, shapes bound from the job; recorded in the result."""
+        inputs = self.job.get("inputs") or {}
+        specs = input_specs(declared, inputs.get("shapes") or {}, inputs.get("dims") or {})
+        self.result["inputs"] = [{"name": n, "shape": shape, "dtype": d} for n, shape, d in specs]
+        rng = np.random.RandomState(self.job.get("seed", 0))
+        return [(n, make_array(np, shape, d, rng)) for n, shape, d in specs]
+
     def measure(self, call):
         self.reset_peak()
         self.phase("peak_reset")
@@ -929,11 +937,7 @@ def worker_onnxruntime(worker):
     worker.phase("loaded", providers=session.get_providers())
     declared = [(i.name, [d if isinstance(d, int) else str(d) for d in i.shape], ORT_TYPES.get(i.type, "float32"))
                 for i in session.get_inputs()]
-    inputs = job.get("inputs") or {}
-    rng = np.random.RandomState(job.get("seed", 0))
-    feeds_spec = input_specs(declared, inputs.get("shapes") or {}, inputs.get("dims") or {})
-    worker.result["inputs"] = [{"name": n, "shape": s, "dtype": d} for n, s, d in feeds_spec]
-    feeds = dict((n, make_array(np, s, d, rng)) for n, s, d in feeds_spec)
+    feeds = dict(worker.make_inputs(np, declared))
     worker.phase("inputs_ready")
     run_options = ort.RunOptions()
     worker.measure(lambda: session.run(None, feeds, run_options))
@@ -978,11 +982,7 @@ def worker_tvm(worker):
                                      "allocator": "pooled (Relax VM default)", "target": options.get("target")})
     worker.phase("loaded")
     declared = [(i["name"], i["shape"], i["dtype"]) for i in options.get("input_signature") or []]
-    inputs = job.get("inputs") or {}
-    feeds_spec = input_specs(declared, inputs.get("shapes") or {}, inputs.get("dims") or {})
-    worker.result["inputs"] = [{"name": n, "shape": s, "dtype": d} for n, s, d in feeds_spec]
-    rng = np.random.RandomState(job.get("seed", 0))
-    args = [runtime.tensor(make_array(np, s, d, rng), dev) for n, s, d in feeds_spec]
+    args = [runtime.tensor(array, dev) for _, array in worker.make_inputs(np, declared)]
     main = vm["main"]
     worker.phase("inputs_ready")
 

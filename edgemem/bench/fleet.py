@@ -124,5 +124,11 @@ def run_fleet(jobs: list[tuple[FleetEntry, BenchRequest]], artifacts_root: Path,
         except Exception as exc:  # one device's bug must not hide the others' results
             return FleetOutcome(entry, None, f"internal error: {type(exc).__name__}: {exc}", "internal")
 
+    cancel = cancel if cancel is not None else threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(jobs)))) as pool:
-        return list(pool.map(one, jobs))
+        futures = [pool.submit(one, job) for job in jobs]
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            cancel.set()  # every device cancels its remote job within a fraction of a second
+            raise

@@ -184,11 +184,7 @@ def run_all(entries, request, artifacts_root: Path, parallel: int, out, cancel) 
 
     jobs = [(entry, replace(request, tools={**entry.tools, **request.tools})) for entry in entries]
     with bench_progress(out) as update:
-        try:
-            return run_fleet(jobs, artifacts_root, parallel, update, cancel)
-        except KeyboardInterrupt:
-            cancel.set()
-            raise
+        return run_fleet(jobs, artifacts_root, parallel, update, cancel)  # Ctrl-C sets cancel there
 
 
 def verdict_for(result, prediction: dict | None, budget_bytes: int | None, metric: str):

@@ -128,7 +128,7 @@ def render_fleet(rows: list[dict], out: Output) -> None:
     for name in ("device", "board", "status", "median ms", "p99 ms", "process peak", "activations", "predicted", "ratio",
                  "budget", "note"):
         table.add_column(name, justify="right" if name in ("median ms", "p99 ms", "process peak", "activations",
-                                                           "predicted", "ratio") else "left")
+                                                           "predicted", "ratio") else "left", no_wrap=name == "device")
     for row in rows:
         if row.get("result") is None:
             table.add_row(row["name"], "-", Text("FAILED", style="red"), "-", "-", "-", "-", "-", "-", "-", row["error"])
@@ -150,7 +150,7 @@ def render_history(rows: list, out: Output, skipped: list[str]) -> None:
     for name in ("started (UTC)", "host", "model", "backend", "status", "median ms", "p99 ms", "process peak",
                  "activations", "ratio", "budget"):
         table.add_column(name, justify="right" if name in ("median ms", "p99 ms", "process peak", "activations", "ratio") else "left",
-                         overflow="fold")
+                         overflow="fold", no_wrap=name in ("host", "model"))
     for row in rows:
         change = lambda value: "" if value is None else f" ({value:+.1f}%)"
         table.add_row(row.started_utc or "-", row.host, row.model, f"{row.backend} {row.precision}", row.status,

@@ -100,3 +100,28 @@ connect_timeout_s = 3
                                 "--no-save"])
     assert table.exit_code == 0, table.output
     assert "edgemem bench: fleet" in table.stdout and sshd.alias in table.stdout and "local" in table.stdout
+
+
+def test_ctrl_c_cancels_the_remote_jobs_and_keeps_nothing_running(tmp_path, cnn):
+    import os
+    import signal
+    from pathlib import Path
+
+    from edgemem.bench.fleet import FleetEntry, run_fleet, target_for
+    from edgemem.bench.request import BenchRequest
+
+    request = BenchRequest(model=cnn, duration_s=60, warmup_s=0, baseline_s=0.05, max_runs=10**8, timeout_s=120)
+    entry = FleetEntry("local", target_for("local", SshDefaults(remote_dir=str(tmp_path / "device"))))
+    sent = []
+
+    def progress(host, document):
+        if document.get("phase") == "peak_reset" and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does
+
+    with pytest.raises(KeyboardInterrupt):
+        run_fleet([(entry, request)], tmp_path / "logs", on_progress=progress)
+    (run_dir,) = (tmp_path / "device" / "runs").iterdir()
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["error"]["code"] == "cancelled"
+    assert not Path(f"/proc/{int((run_dir / 'run.pid').read_text())}").exists()

@@ -51,7 +51,7 @@ def test_probe_and_agent_uploaded_once(sshd, tmp_path):
         with SshTransport(sshd.options()) as transport:
             device = Device(transport, str(remote), sys.executable)
             assert device.ensure_agent() is expected
-            probe = device.probe()
+            probe = device.probe(modules=("onnxruntime",))
     assert (remote / agent_remote_name()).read_bytes() == Path("edgemem/bench/agent.py").read_bytes()
     assert probe["python"] == ".".join(map(str, sys.version_info[:3]))
     assert probe["modules"]["onnxruntime"]["available"] is True
