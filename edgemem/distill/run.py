@@ -83,7 +83,7 @@ def distill(config: DistillConfig, progress=None) -> DistillResult:
     trained = config.teacher_weights is not None or teacher_needed(config)
     teacher_summary = summarize(ctx, "teacher", teacher, config.teacher, teacher_training, evaluate=trained)
 
-    student_summary, parity, method = None, None, _method_for(config, None)
+    student_summary, parity, method = None, None, config.method
     spec = choose_spec(ctx, teacher)
     if spec is not None:
         student_summary, parity, method = train_student(ctx, teacher, spec, "student", config.method, config.out_dir)
@@ -191,7 +191,7 @@ def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: P
     """Derive, train, export, check and analyze one student: (ModelSummary, parity diff, method used)."""
     student = build_student(ctx, teacher, spec)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
-    method = _method_for(ctx.config, pairs, method, role)
+    method = resolve_method(method, pairs, role)
     job_teacher = teacher if METHODS[method].needs_teacher else None
     fingerprint = _digest({"teacher": teacher_fingerprint(ctx.config), "teacher_weights": ctx.config.teacher_weights,
                            "spec": dataclasses.asdict(spec), "method": method, "weights": resolve_weights(ctx.config, method),
@@ -202,10 +202,8 @@ def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: P
     return summary, parity, method
 
 
-def _method_for(config: DistillConfig, pairs, method: str | None = None, role: str = "student") -> str:
-    method = method or config.method
-    if pairs is None:
-        return method
+def resolve_method(method: str, pairs: list, role: str = "student") -> str:
+    """``auto`` -> red_kd with RED pairs, else kd; a method that needs pairs on a student without any is an error."""
     if method == AUTO:
         return "red_kd" if pairs else "kd"
     if METHODS[method].needs_pairs and not pairs:

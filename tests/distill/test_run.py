@@ -130,6 +130,23 @@ def test_budget_below_anything_reachable_is_a_budget_error(budget_run, tmp_path)
     assert info.value.exit_code == 3 and "\n" not in info.value.one_line()
 
 
+def test_given_teacher_weights_skip_teacher_training(budget_run, tmp_path):
+    result, _, shared = budget_run
+    progress = Recorder()
+    again = distill(settings(tmp_path, teacher_weights=str(shared / "teacher" / "teacher.pt"), epochs=1,
+                             student={"pool_factor": 2}), progress)
+    assert again.teacher.training is None and again.teacher.accuracy == result.teacher.accuracy
+    assert [p[0] for p in progress.phases] == ["student"] and again.budget is None and again.method == "red_kd"
+
+
+def test_methods_needing_pairs_refuse_an_unpooled_student():
+    from edgemem.distill.run import resolve_method
+
+    assert resolve_method("auto", []) == "kd" and resolve_method("auto", [("a", "b")]) == "red_kd"
+    with pytest.raises(ConfigError, match="needs feature pairs"):
+        resolve_method("red_kd", [], "student")
+
+
 def test_nothing_to_distill_to_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="give --budget, --sweep"):
         distill(settings(tmp_path))
