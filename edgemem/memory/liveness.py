@@ -7,29 +7,14 @@ inputs and outputs are live together at its step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.problem import Problem
 
-
-@dataclass(frozen=True, slots=True)
-class Lifetimes:
-    """Per-buffer [first_step, last_step] for one order. Placement sees only this record."""
-
-    names: tuple[str, ...]
-    sizes_bytes: tuple[int, ...]
-    first_step: tuple[int, ...]
-    last_step: tuple[int, ...]
-    steps: int
-
-    def __len__(self) -> int:
-        return len(self.sizes_bytes)
-
-    def overlaps(self, a: int, b: int) -> bool:
-        return self.first_step[a] <= self.last_step[b] and self.first_step[b] <= self.last_step[a]
+__all__ = ["Lifetimes", "lifetimes_from_order", "live_profile", "peak_of", "live_at", "peak_of_order"]
 
 
 def lifetimes_from_order(problem: Problem, order: Sequence[int], sizes_bytes: Sequence[int] | None = None) -> Lifetimes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgemem.memory.liveness import Lifetimes
+from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement.plan import ArenaPlan
 
 

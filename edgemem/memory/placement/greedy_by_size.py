@@ -9,7 +9,7 @@ lowest placed buffer is searched too (XNNPACK's leading-gap fix, -6%).
 
 from __future__ import annotations
 
-from edgemem.memory.liveness import Lifetimes
+from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, place_in_sequence, plan_from_offsets
 
 

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from edgemem.memory.liveness import Lifetimes
+from edgemem.memory.lifetimes import Lifetimes
 
 
 @dataclass(frozen=True)
