@@ -1326,6 +1326,8 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if getattr(args, "base", None):
+        args.base = os.path.abspath(os.path.expanduser(args.base))  # children run in their run folder
     if args.command == "worker":
         return worker_main(args.job)
     if args.command == "pack":

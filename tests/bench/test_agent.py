@@ -21,9 +21,9 @@ from tests.bench.models import small_cnn
 AGENT = str(protocol.AGENT_FILE)
 
 
-def agent(base: Path, *args: str, stdin: bytes | None = None, env=None) -> tuple[int, dict, str]:
+def agent(base: Path, *args: str, stdin: bytes | None = None, env=None, cwd=None) -> tuple[int, dict, str]:
     proc = subprocess.run([sys.executable, AGENT, args[0], "--base", str(base), *args[1:]], input=stdin,
-                          capture_output=True, timeout=120, env=env)
+                          capture_output=True, timeout=120, env=env, cwd=cwd)
     out = proc.stdout.decode()
     assert out.strip().splitlines()[-1].startswith(protocol.RESULT_PREFIX), out  # always ends with one result line
     return proc.returncode, protocol.final_document(out), out
@@ -42,8 +42,8 @@ def spec_for(base: Path, model: Path, **changes) -> dict:
     return request.spec(f"t-{time.monotonic_ns()}", {"model": put(base, model)}, {"providers": ["CPUExecutionProvider"]})
 
 
-def run(base: Path, spec: dict, env=None) -> tuple[int, dict, str]:
-    return agent(base, "run", "--spec", "-", stdin=json.dumps(spec).encode(), env=env)
+def run(base: Path, spec: dict, env=None, cwd=None) -> tuple[int, dict, str]:
+    return agent(base, "run", "--spec", "-", stdin=json.dumps(spec).encode(), env=env, cwd=cwd)
 
 
 def test_put_verifies_the_hash_and_have_lists_blobs(tmp_path, cnn):
@@ -70,6 +70,14 @@ def test_onnxruntime_run_reports_every_phase_and_exact_peak(tmp_path, cnn):
     run_dir = base / "runs" / result["run_id"]
     assert json.loads((run_dir / "result.json").read_text())["status"] == "ok"
     assert not Path(f"/proc/{int((run_dir / 'run.pid').read_text())}").exists()
+
+
+def test_relative_base_as_used_over_ssh(tmp_path, cnn, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # ssh starts commands in the home directory; the default base is relative to it
+    spec = spec_for(Path(".cache/edgemem"), cnn)
+    code, result, _ = run(Path(".cache/edgemem"), spec, cwd=tmp_path)
+    assert code == 0 and result["status"] == "ok", result
+    assert (tmp_path / ".cache" / "edgemem" / "runs" / result["run_id"] / "result.json").is_file()
 
 
 def test_bad_spec_and_missing_blob_still_end_with_one_result_line(tmp_path, cnn):
