@@ -106,9 +106,7 @@ def distill(config: DistillConfig, progress=None) -> DistillResult:
 
 def prepare_teacher(ctx: Context):
     """(trained teacher in eval mode, its TrainSummary or None when weights were given)."""
-    import torch
-
-    from edgemem.distill.checkpoint import atomic_save, atomic_write_text
+    from edgemem.distill.checkpoint import atomic_save, atomic_write_text, read_checkpoint
     from edgemem.distill.teacher import load_teacher
     from edgemem.distill.trainers.base import seed_everything
 
@@ -126,7 +124,7 @@ def prepare_teacher(ctx: Context):
     fingerprint = teacher_fingerprint(config)
     final, meta = cache / "teacher.pt", cache / "teacher.json"
     if final.is_file() and _read_json(meta).get("fingerprint") == fingerprint:
-        teacher.load_state_dict(torch.load(final, map_location="cpu", weights_only=True))
+        teacher.load_state_dict(read_checkpoint(final))
         info = _read_json(meta)
         ctx.note(f"teacher {config.teacher} reused from the cache {cache} (accuracy {info.get('accuracy', 0):.2%})")
         summary = TrainSummary("ce", config.teacher_train.epochs, info.get("accuracy", 0.0), 0.0,

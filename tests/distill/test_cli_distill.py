@@ -136,3 +136,10 @@ def test_help_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_pareto_front_keeps_points_no_smaller_model_beats():
+    from edgemem.output.distill import pareto_front
+
+    points = [(48.0, 80.0), (6.0, 70.0), (12.0, 69.0), (24.0, 81.0), (3.0, 50.0)]
+    assert pareto_front(points) == [(3.0, 50.0), (6.0, 70.0), (24.0, 81.0)]
