@@ -114,6 +114,44 @@ def place_in_sequence(
     return [int(o) for o in offsets]
 
 
+def place_on_top(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int) -> list[int]:
+    """Offsets when each buffer in ``sequence`` goes just above every placed buffer live with it (TVM USMP)."""
+    offsets = np.zeros(len(lifetimes), dtype=np.int64)
+    size_arr = np.asarray(sizes, dtype=np.int64)
+    index = OverlapIndex(lifetimes)
+    align = max(1, alignment)
+    for b in sequence:
+        if size_arr[b] == 0:
+            continue
+        others = index.overlapping(b)
+        top = int((offsets[others] + size_arr[others]).max()) if others.size else 0
+        offsets[b] = -(-top // align) * align
+        index.add(b)
+    return [int(o) for o in offsets]
+
+
+def conflict_counts(lifetimes: Lifetimes) -> list[int]:
+    """Per buffer: how many other buffers are live with it at some step (interval overlaps)."""
+    first = np.asarray(lifetimes.first_step, dtype=np.int64)
+    last = np.asarray(lifetimes.last_step, dtype=np.int64)
+    if not first.size:
+        return []
+    ends_before = np.searchsorted(np.sort(last), first, side="left")  # intervals ending before b starts
+    starts_after = first.size - np.searchsorted(np.sort(first), last, side="right")  # starting after b ends
+    return [int(c) for c in first.size - 1 - ends_before - starts_after]
+
+
+def live_bound(lifetimes: Lifetimes, sizes: Sequence[int]) -> int:
+    """The live-set peak of ``sizes`` (padded sizes): no placement of these lifetimes is smaller."""
+    if not len(lifetimes):
+        return 0
+    diff = np.zeros(lifetimes.steps + 2, dtype=np.int64)
+    size_arr = np.asarray(sizes, dtype=np.int64)
+    np.add.at(diff, np.asarray(lifetimes.first_step), size_arr)
+    np.add.at(diff, np.asarray(lifetimes.last_step) + 1, -size_arr)
+    return int(np.cumsum(diff).max())
+
+
 def plan_from_offsets(algorithm: str, offsets: Sequence[int], sizes: Sequence[int]) -> ArenaPlan:
     arena = max((o + s for o, s in zip(offsets, sizes)), default=0)
     return ArenaPlan(algorithm=algorithm, offsets=tuple(offsets), sizes_bytes=tuple(sizes), arena_bytes=arena)

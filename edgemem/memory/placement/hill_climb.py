@@ -1,0 +1,60 @@
+"""Bounded hill climbing on the placement sequence (in the spirit of TVM USMP's hill_climb and Vela's).
+
+Start from a sequence that reproduces a given plan: buffers by increasing offset, each placed
+at the lowest offset that fits, lands every buffer at or below its offset in that plan, so the
+start is never worse. Each step moves a buffer that ends at the top of the arena to a random
+earlier position and re-places everything; a move is kept when the arena does not grow
+(sideways moves let it cross plateaus). It stops at the padded live bound, after ``iterations``
+moves or ``seconds``, whichever comes first. The random stream is seeded: same input, same plan.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Sequence
+
+from edgemem.memory.lifetimes import Lifetimes
+from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, live_bound, place_in_sequence, plan_from_offsets
+
+ITERATIONS = 200
+SECONDS = 1.0
+SEED = 0
+
+
+def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
+    return climb(lifetimes, alignment_bytes)
+
+
+def climb(lifetimes: Lifetimes, alignment_bytes: int, start: ArenaPlan | None = None,
+          iterations: int = ITERATIONS, seconds: float = SECONDS) -> ArenaPlan:
+    sizes = aligned_sizes(lifetimes, alignment_bytes)
+    n = len(lifetimes)
+    if start is None:
+        sequence = sorted(range(n), key=lambda b: (-sizes[b], lifetimes.first_step[b], b))
+    else:
+        sequence = sorted(range(n), key=lambda b: (start.offsets[b], -sizes[b], b))
+    offsets = place_in_sequence(lifetimes, sizes, sequence, alignment_bytes, best_fit=False)
+    arena = _arena(offsets, sizes)
+    bound = live_bound(lifetimes, sizes)
+    rng = random.Random(SEED)
+    deadline = time.perf_counter() + seconds
+    for _ in range(iterations):
+        if arena <= bound or time.perf_counter() > deadline:
+            break
+        tops = [b for b in range(n) if sizes[b] and offsets[b] + sizes[b] == arena]
+        b = rng.choice(tops)
+        pos = sequence.index(b)
+        if pos == 0:
+            continue
+        target = rng.randrange(0, pos)
+        candidate = sequence[:target] + [b] + sequence[target:pos] + sequence[pos + 1:]
+        placed = place_in_sequence(lifetimes, sizes, candidate, alignment_bytes, best_fit=False)
+        size = _arena(placed, sizes)
+        if size <= arena:
+            sequence, offsets, arena = candidate, placed, size
+    return plan_from_offsets("hill_climb", offsets, sizes)
+
+
+def _arena(offsets: Sequence[int], sizes: Sequence[int]) -> int:
+    return max((o + s for o, s in zip(offsets, sizes)), default=0)

@@ -1,0 +1,55 @@
+"""The portfolio: run several placements of the same lifetimes and keep the smallest verified arena.
+
+Members, in order: greedy by size (ties by lifetime start), the upstream planners (TFLite,
+onnxsim, TVM USMP greedy_by_size and greedy_by_conflicts, see ``upstream``), first fit by
+start and greedy by conflicts. Because the upstream planners are members, the portfolio is
+never larger than any of them on the same order. The moment a member reaches the padded
+live-set bound (no placement can be smaller) the rest are skipped, which is the common case
+on chain-like graphs and keeps large graphs fast. Otherwise the best plan is improved by an
+exact search of small independent groups (``exact``) and a bounded hill climb (``hill_climb``)
+within ``IMPROVE_SECONDS``. Plans are checked by ``verify`` from the smallest up; the first
+that passes wins.
+"""
+
+from __future__ import annotations
+
+import time
+
+from edgemem.memory.lifetimes import Lifetimes
+from edgemem.memory.placement import exact, first_fit_by_start, greedy_by_conflicts, greedy_by_size, hill_climb, upstream
+from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, live_bound
+
+MEMBERS = (
+    ("greedy_by_size", greedy_by_size.plan),
+    ("tflite", upstream.tflite),
+    ("onnxsim", upstream.onnxsim),
+    ("tvm_by_size", upstream.tvm_by_size),
+    ("tvm_by_conflicts", upstream.tvm_by_conflicts),
+    ("first_fit_by_start", first_fit_by_start.plan),
+    ("greedy_by_conflicts", greedy_by_conflicts.plan),
+)
+IMPROVE_SECONDS = 0.5
+HILL_CLIMB_MAX_BUFFERS = 5000  # above this one re-placement is too slow to climb with
+
+
+def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
+    from edgemem.memory.verify import check_plan  # verify imports placement.plan: import late
+
+    bound = live_bound(lifetimes, aligned_sizes(lifetimes, alignment_bytes))
+    candidates: list[ArenaPlan] = []
+    for _, member in MEMBERS:
+        candidates.append(member(lifetimes, alignment_bytes))
+        if candidates[-1].arena_bytes <= bound:
+            break
+    best = min(candidates, key=lambda p: p.arena_bytes)
+    if best.arena_bytes > bound:
+        deadline = time.perf_counter() + IMPROVE_SECONDS
+        candidates.append(exact.improve(lifetimes, alignment_bytes, best, seconds=IMPROVE_SECONDS / 2))
+        best = min(candidates, key=lambda p: p.arena_bytes)
+        if best.arena_bytes > bound and len(lifetimes) <= HILL_CLIMB_MAX_BUFFERS:
+            left = max(0.0, deadline - time.perf_counter())
+            candidates.append(hill_climb.climb(lifetimes, alignment_bytes, best, seconds=left))
+    for candidate in sorted(candidates, key=lambda p: p.arena_bytes):
+        if check_plan(lifetimes, candidate, alignment_bytes).ok:
+            return ArenaPlan(f"portfolio:{candidate.algorithm}", candidate.offsets, candidate.sizes_bytes, candidate.arena_bytes)
+    raise RuntimeError("internal error: no portfolio member produced a valid plan")
