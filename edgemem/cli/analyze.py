@@ -25,7 +25,10 @@ def analyze(
     alias: bool = typer.Option(True, "--alias/--no-alias", help="Let view ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their input's buffer."),
     alignment: int = typer.Option(64, "--alignment", min=1, help="Arena offset alignment in bytes (1 = no padding)."),
     precision: Optional[str] = typer.Option(None, "--precision", help="Count floating-point activations at fp32, fp16 or int8 width."),
-    placement: str = typer.Option("greedy_by_size", "--placement", help="Arena placement algorithm."),
+    placement: str = typer.Option("portfolio", "--placement", help="Arena placement: portfolio (the best verified plan of all the others), greedy_by_size, greedy_by_conflicts, first_fit_by_start, hill_climb, exact, tflite, onnxsim, tvm_by_size, tvm_by_conflicts."),
+    inplace_rules: Optional[str] = typer.Option(None, "--inplace-rules", help="Opt-in in-place rules a kernel library must support, comma-separated: concat, depthwise (or all); the report compares the best plan with each."),
+    write_order: Optional[Path] = typer.Option(None, "--write-order", help="Write the model with its nodes in the best order found to this .onnx file."),
+    ort: bool = typer.Option(True, "--ort/--no-ort", help="With --write-order: measure ONNX Runtime's peak on the original and the reordered file (when onnxruntime is installed)."),
     budget: Optional[str] = typer.Option(None, "--budget", help="Memory budget, e.g. 256MB (10^6) or 256MiB (2^20). Exit 3 when the best plan does not fit."),
     budget_scope: str = typer.Option("activations", "--budget-scope", help="What the budget covers: activations (arena) or total (arena + weights)."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Device profile (profiles/*.toml name or path): its budget and precision apply unless --budget/--precision are given."),
@@ -38,7 +41,7 @@ def analyze(
     from edgemem.errors import ExitCode, UsageError
     from edgemem.graph import LoadOptions, load_graph
     from edgemem.memory.analyze import AnalyzeOptions, analyze as run_analysis
-    from edgemem.memory.convention import PRECISION_BITS, Convention
+    from edgemem.memory.convention import INPLACE_RULES, PRECISION_BITS, Convention
     from edgemem.output import Output
     from edgemem.units import parse_duration_s, parse_size
 
@@ -50,10 +53,11 @@ def analyze(
         precision = precision if precision is not None else device.precision
     if precision is not None and precision not in PRECISION_BITS:
         raise UsageError(f"--precision {precision!r}: choose fp32, fp16 or int8")
+    rules = tuple(INPLACE_RULES) if inplace_rules == "all" else parse_list([inplace_rules] if inplace_rules else None, ())
     load_options = LoadOptions(input_shapes=parse_input_shapes(input_shape), dims=parse_dims(dim), probe=probe, fold_constants=fold)
     options = AnalyzeOptions(
         orders=parse_list(order, ("stored", "greedy", "optimal")),
-        convention=Convention(inplace=inplace, alias_views=alias, alignment_bytes=alignment, precision=precision),
+        convention=Convention(inplace=inplace, alias_views=alias, alignment_bytes=alignment, precision=precision, inplace_rules=rules),
         placement=placement,
         time_limit_s=parse_duration_s(time_limit),
         budget_bytes=parse_size(budget) if budget is not None else None,
@@ -65,6 +69,7 @@ def analyze(
         graph = load_graph(model, load_options)
     with out.status(f"analyzing {len(graph.nodes)} nodes"):
         report = run_analysis(graph, options)
+    report = _planner_extras(report, graph, options, model, write_order, ort, out)
     if plot is not None:
         from edgemem.output.plot import write_plot
 
@@ -76,8 +81,64 @@ def analyze(
         from edgemem.output.analyze import render_memory_report
 
         render_memory_report(report, out)
+        _render_planner_extras(report, out)
         if plot is not None:
             out.info(f"plot written to {plot}")
     if report.budget is not None and not report.budget.fits:
         return ExitCode.OVER_BUDGET
     return ExitCode.OK
+
+
+def _planner_extras(report, graph, options, model: Path, write_order: Optional[Path], ort: bool, out):
+    """Opt-in in-place rules compared, the model written in the best order, ONNX Runtime's peaks."""
+    from dataclasses import replace
+
+    if options.convention.inplace_rules:
+        from edgemem.memory.capabilities import compare_rules
+
+        with out.status("comparing the opt-in in-place rules"):
+            rows = compare_rules(graph, options, report)
+        report = replace(report, capabilities=rows,
+                         convention=replace(report.convention, inplace_rules=options.convention.inplace_rules))
+    if write_order is None:
+        return report
+    from edgemem.graph.write_order import write_in_order
+
+    written = write_in_order(model, report.best.order, write_order)
+    report = replace(report, written_order=str(written))
+    if ort:
+        from edgemem.graph import ort_peak
+        from edgemem.memory.report import OrtPeak
+
+        with out.status("measuring ONNX Runtime's peak on both files"):
+            shapes = {name: graph.tensors[name].shape for name in graph.inputs}
+            compared = ort_peak.compare_files(model, written, shapes)
+        if compared is not None:
+            peaks = tuple(OrtPeak(label, run.execution_order, run.requested_peak_bytes, run.arena_peak_bytes, len(run.executed))
+                          for label, run in compared.runs)
+            notes = report.notes if compared.identical else report.notes + (
+                "ONNX Runtime's outputs of the reordered file differ from the original's",)
+            report = replace(report, ort_peaks=peaks, notes=notes)
+    return report
+
+
+def _render_planner_extras(report, out) -> None:
+    from edgemem.units import format_bytes
+
+    if report.capabilities:
+        out.console.print("in-place capabilities (opt-in rules a kernel library must support), best plan with each:", markup=False)
+        for row in report.capabilities:
+            label = "+ " + " + ".join(row.rules) if row.rules else "safe rules only"
+            change = "" if not row.rules else (
+                f", saves {format_bytes(row.saving_bytes)}" if row.saving_bytes >= 0 else f", costs {format_bytes(-row.saving_bytes)}")
+            out.console.print(f"  {label:<28} {row.nodes:>4} nodes  peak {format_bytes(row.peak_bytes):>11}  "
+                              f"arena {format_bytes(row.arena_bytes):>11}{change}", markup=False)
+    if report.written_order:
+        out.console.print(f"model with its nodes in the {report.best.name} order written to {report.written_order}", markup=False)
+    if report.ort_peaks:
+        by = {(p.model, p.execution_order): p for p in report.ort_peaks}
+        for order, label in (("file", "in file order"), ("default", "in its own default order")):
+            if ("original", order) in by:
+                a, b = by[("original", order)], by[("reordered", order)]
+                out.console.print(f"ONNX Runtime, measured {label}: original {format_bytes(a.requested_peak_bytes)}, "
+                                  f"reordered {format_bytes(b.requested_peak_bytes)} (CPU arena bytes in use at the peak)", markup=False)

@@ -19,6 +19,16 @@ INPLACE_OPS = frozenset({
     "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "And", "Or", "Xor", "Where",
 })
 
+# Opt-in in-place rules beyond the safe set: each needs a kernel that can do it, so each is
+# reported separately (what that kernel capability would save). Off by default.
+INPLACE_RULES = {
+    "concat": "Concat written in place: each producer writes its slice of the Concat output directly "
+              "(contiguous slices only: every dimension before the axis is 1); the buffer is allocated by "
+              "the producer that runs first in the stored order, which stays first",
+    "depthwise": "in-place depthwise convolution (TinyEngine): the output overwrites the input through a "
+                 "scratch buffer of one input channel",
+}
+
 FLOAT_DTYPES = frozenset({"FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE"})
 PRECISION_BITS = {"fp32": 32, "fp16": 16, "int8": 8}
 
@@ -36,6 +46,14 @@ class Convention:
     alias_views: bool = True
     alignment_bytes: int = 64
     precision: str | None = None  # None: as stored; "fp32" | "fp16" | "int8"
+    inplace_rules: tuple[str, ...] = ()  # opt-in rules from INPLACE_RULES (kernel capabilities)
+
+    def __post_init__(self) -> None:
+        unknown = [r for r in self.inplace_rules if r not in INPLACE_RULES]
+        if unknown:
+            from edgemem.errors import UsageError
+
+            raise UsageError(f"unknown in-place rule {', '.join(map(repr, unknown))}", hint=f"choose from {', '.join(INPLACE_RULES)}")
 
     def describe(self) -> str:
         parts = [
@@ -47,4 +65,6 @@ class Convention:
         ]
         if self.precision:
             parts.append(f"floating-point activations counted at {self.precision}")
+        for rule in self.inplace_rules:
+            parts.append(f"opt-in: {INPLACE_RULES[rule]}")
         return "; ".join(parts)

@@ -37,6 +37,7 @@ class Problem:
     buffer_of: dict  # tensor name -> buffer index (absent for weights and views of weights)
     aliased_tensors: int  # tensors sharing a view's buffer
     inplace_tensors: int  # tensors written in place
+    rule_nodes: tuple[tuple[str, int], ...] = ()  # opt-in in-place rule -> nodes it applied to
 
     @property
     def sizes(self) -> list[int]:
@@ -119,6 +120,12 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
                 inplace += 1
                 break
 
+    rules = _OptInRules(graph, parent, find, joined_by, readers)
+    if "concat" in convention.inplace_rules:
+        rules.concat_in_place()
+    if "depthwise" in convention.inplace_rules:
+        rules.depthwise_in_place(convention.precision)
+
     roots: dict[str, list[str]] = {}
     for t in parent:
         roots.setdefault(find(t), []).append(t)
@@ -129,7 +136,7 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
     ]
     for root in ordered_roots:
         group = roots[root]
-        creator = -1 if root in inputs else index_of[tensors[root].producer]
+        creator = -1 if root in inputs else rules.creator.get(root, index_of[tensors[root].producer])
         b = len(buffers)
         for t in group:
             buffer_of[t] = b
@@ -143,6 +150,8 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
                 is_output=any(t in outputs for t in group),
             )
         )
+    for node_index, name, size in rules.scratch:
+        buffers.append(Buffer(name=name, size_bytes=size, tensors=(), creator=node_index, is_input=False, is_output=False))
     creates: list[list[int]] = [[] for _ in nodes]
     for b, buf in enumerate(buffers):
         if buf.creator >= 0:
@@ -151,8 +160,10 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
     touches, preds = [], []
     for i, node in enumerate(nodes):
         used = dict.fromkeys(buffer_of[t] for t in (*node.inputs, *node.outputs) if t in buffer_of)
+        used.update(dict.fromkeys(b for b in creates[i] if not buffers[b].tensors))  # scratch
         touches.append(tuple(used))
-        preds.append(tuple(sorted({producer_index[t] for t in node.inputs if t in producer_index})))
+        before = {producer_index[t] for t in node.inputs if t in producer_index} | rules.extra_preds.get(i, set())
+        preds.append(tuple(sorted(before)))
     return Problem(
         node_names=tuple(n.name for n in nodes),
         op_types=tuple(n.op_type for n in nodes),
@@ -163,4 +174,98 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
         buffer_of=buffer_of,
         aliased_tensors=aliased,
         inplace_tensors=inplace,
+        rule_nodes=tuple(rules.applied.items()),
     )
+
+
+class _OptInRules:
+    """The opt-in in-place rules (``convention.INPLACE_RULES``), applied on the union-find after
+    the safe rules. Each only joins a group whose every reader is the node in question."""
+
+    def __init__(self, graph: Graph, parent: dict, find, joined_by: dict, readers: dict) -> None:
+        self.graph, self.parent, self.find, self.joined_by, self.readers = graph, parent, find, joined_by, readers
+        self.index_of = {n.name: i for i, n in enumerate(graph.nodes)}
+        self.creator: dict[str, int] = {}  # group root -> allocating node, when not the root's producer
+        self.extra_preds: dict[int, set[int]] = {}
+        self.scratch: list[tuple[int, str, int]] = []
+        self.applied: dict[str, int] = {}
+
+    def members(self) -> dict[str, set[str]]:
+        groups: dict[str, set[str]] = {}
+        for t in self.parent:
+            groups.setdefault(self.find(t), set()).add(t)
+        return groups
+
+    def sole_reader(self, root: str, group: set[str], node: int) -> bool:
+        """The group holds no graph input or output and ``node`` is its only reader."""
+        if group & set(self.graph.inputs) or group & set(self.graph.outputs):
+            return False
+        joined = self.joined_by.get(root, set())
+        return {r for t in group for r in self.readers.get(t, ())} - joined == {node}
+
+    def creator_of(self, root: str) -> int:
+        return self.creator.get(root, self.index_of[self.graph.tensors[root].producer])
+
+    def join(self, root: str, into: str, node: int) -> None:
+        self.parent[root] = into
+        self.joined_by.setdefault(into, set()).update(self.joined_by.pop(root, set()) | {node})
+
+    def concat_in_place(self) -> None:
+        tensors = self.graph.tensors
+        for i, node in enumerate(self.graph.nodes):
+            if node.op_type != "Concat" or not node.outputs or node.outputs[0] not in self.parent:
+                continue
+            out, ins = node.outputs[0], node.inputs
+            if len(set(ins)) != len(ins) or any(t not in self.parent for t in ins) or not _contiguous_concat(
+                    [tensors[t].shape for t in ins], tensors[out].shape):
+                continue
+            groups = self.members()
+            roots = [self.find(t) for t in ins]
+            if len(set(roots)) != len(roots) or self.find(out) in roots:
+                continue
+            if not all(self.sole_reader(r, groups[r], i) and tensors[r].size_bytes == tensors[t].size_bytes
+                       for r, t in zip(roots, ins)):
+                continue
+            target = self.find(out)
+            creators = [self.creator_of(r) for r in roots]
+            first = min(creators)
+            for r in roots:
+                self.join(r, target, i)
+            self.creator[target] = first
+            for c in creators:
+                if c != first:
+                    self.extra_preds.setdefault(c, set()).add(first)
+            self.applied["concat"] = self.applied.get("concat", 0) + 1
+
+    def depthwise_in_place(self, precision: str | None) -> None:
+        tensors = self.graph.tensors
+        for i, node in enumerate(self.graph.nodes):
+            if node.op_type != "Conv" or len(node.inputs) < 2 or not node.outputs:
+                continue
+            x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+            if x not in self.parent or y not in self.parent or tensors[w].kind != "weight":
+                continue
+            xs, ws, ys = tensors[x].shape, tensors[w].shape, tensors[y].shape
+            if len(xs) < 3 or len(ws) != len(xs) or len(ys) != len(xs) or not (ws[1] == 1 and ws[0] == xs[1] == ys[1]):
+                continue
+            root = self.find(x)
+            groups = self.members()
+            if not self.sole_reader(root, groups[root], i) or y in self.graph.outputs:
+                continue
+            if tensors[root].size_bytes < tensors[y].size_bytes or self.find(y) != y:
+                continue
+            self.join(y, root, i)
+            plane = accounted_size(tensors[x], precision) // max(1, xs[0] * xs[1])
+            self.scratch.append((i, f"{node.name}:scratch", plane))
+            self.applied["depthwise"] = self.applied.get("depthwise", 0) + 1
+
+
+def _contiguous_concat(shapes: list[tuple[int, ...]], out: tuple[int, ...]) -> bool:
+    """Some axis joins the inputs into ``out`` and every dimension before it is 1."""
+    if not shapes or any(len(s) != len(out) for s in shapes):
+        return False
+    for axis in range(len(out)):
+        if all(s[:axis] == out[:axis] and s[axis + 1:] == out[axis + 1:] for s in shapes) and \
+                sum(s[axis] for s in shapes) == out[axis]:
+            return math.prod(out[:axis]) == 1
+    return False

@@ -69,6 +69,30 @@ class Convention:
     alignment_bytes: int
     precision: str | None
     description: str
+    inplace_rules: tuple[str, ...] = ()  # opt-in in-place rules in force (kernel capabilities)
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What one opt-in in-place rule (a kernel capability) does to the best plan, next to the rest."""
+
+    rules: tuple[str, ...]  # () = the safe rules only
+    nodes: int  # nodes the rules applied to
+    peak_bytes: int  # best order's live-set peak with these rules
+    arena_bytes: int  # best arena with these rules
+    saving_bytes: int  # arena without any opt-in rule - arena with these (negative: it costs memory)
+    proved_optimal: bool  # the best order's peak is proved optimal under these rules
+
+
+@dataclass(frozen=True)
+class OrtPeak:
+    """ONNX Runtime's measured activation memory for one model file and one execution order."""
+
+    model: str  # "original" | "reordered"
+    execution_order: str  # "file" (ORT's priority-based order, which follows the file) | "default"
+    requested_peak_bytes: int  # max over nodes of the bytes ORT's CPU arena had handed out (requested sizes)
+    arena_peak_bytes: int  # the arena's own high-water mark (its bins and rounding included)
+    nodes: int  # kernels ORT ran
 
 
 @dataclass(frozen=True)
@@ -93,6 +117,9 @@ class MemoryReport:
     notes: tuple[str, ...]
     analysis_s: float
     schema: str = SCHEMA
+    capabilities: tuple[Capability, ...] = ()  # opt-in in-place rules compared (--inplace-rules)
+    written_order: str | None = None  # where the model in the best order was written (--write-order)
+    ort_peaks: tuple[OrtPeak, ...] = ()  # ONNX Runtime's measured peaks (--write-order, onnxruntime installed)
 
     def to_json(self, detail: bool = False) -> dict:
         """The --json document. ``detail`` adds per-step profiles, orders and offsets."""
@@ -123,5 +150,8 @@ class MemoryReport:
             "notes": list(self.notes),
             "analysis_s": round(self.analysis_s, 4),
             "tensors": [asdict(t) for t in self.tensors],
+            "capabilities": [asdict(c) for c in self.capabilities],
+            "written_order": self.written_order,
+            "ort_peaks": [asdict(p) for p in self.ort_peaks],
         }
         return doc
