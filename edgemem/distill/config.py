@@ -16,6 +16,8 @@ underscores) plus tables for what has no flag::
     [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight
     [student]       pool_factor, conv, width, red, init, pool_factors, convs, widths, online_students
     [data]          train_size, test_size, augment, image_size, split_seed
+    [blockwise]     method "blockwise": workers, blocks, replacement, epochs, batch_size, lr, lr_decay, threshold,
+                    activations, scheduler, profile_steps, finetune, max_restarts, timeout_s (blockwise/options.py)
 
 Flags given on the command line override the file. Unknown keys, wrong types and impossible
 values are ``ConfigError`` (one line naming the key), before any data is loaded.
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from edgemem.distill.blockwise.options import BlockwiseOptions, validate_blockwise
 from edgemem.distill.data import AUGMENTS, DATASETS
 from edgemem.errors import ConfigError, EdgememError
 from edgemem.units import parse_size
@@ -121,6 +124,7 @@ class DistillConfig:
     loss: LossWeights = field(default_factory=LossWeights)
     student: StudentOptions = field(default_factory=StudentOptions)
     data: DataOptions = field(default_factory=DataOptions)
+    blockwise: BlockwiseOptions = field(default_factory=BlockwiseOptions)
 
     @property
     def out_dir(self) -> Path:
@@ -137,8 +141,9 @@ class DistillConfig:
 
 # top-level TOML keys that are not DistillConfig field names
 _TOP_ALIASES = {"budget": "budget_bytes", "weights_budget": "weights_budget_bytes",
-                "epochs": "train.epochs", "teacher_epochs": "teacher_train.epochs"}
-_SECTIONS = {"train": TrainConfig, "teacher_train": TrainConfig, "loss": LossWeights,
+                "epochs": "train.epochs", "teacher_epochs": "teacher_train.epochs",
+                "workers": "blockwise.workers", "blocks": "blockwise.blocks", "replacement": "blockwise.replacement"}
+_SECTIONS = {"train": TrainConfig, "teacher_train": TrainConfig, "loss": LossWeights, "blockwise": BlockwiseOptions,
              "student": StudentOptions, "data": DataOptions}
 
 
@@ -186,13 +191,13 @@ def apply_overrides(config: DistillConfig, values: dict[str, Any], source: str =
         target = _TOP_ALIASES.get(key, key)
         if target == "budget_bytes" or target == "weights_budget_bytes":
             changes[target] = _size(value, where)
-        elif target in ("train.epochs", "teacher_train.epochs"):
+        elif "." in target:  # a top-level key for a setting inside a table (epochs -> [train] epochs)
             section, _, attr = target.partition(".")
             current = changes.get(section, getattr(config, section))
-            changes[section] = replace(current, **{attr: _check(value, int, where)})
+            changes[section] = replace(current, **{attr: _check(value, _field_types(type(current))[attr], where)})
         elif target == "sweep":
             changes["sweep_key"], changes["sweep"] = parse_sweep(value, where)
-        elif target in ("sweep_key", "train", "teacher_train", "loss", "student", "data") or target not in _field_types(DistillConfig):
+        elif target == "sweep_key" or target in _SECTIONS or target not in _field_types(DistillConfig):
             raise ConfigError(f"{source}: unknown setting {key!r}", hint=f"known: {', '.join(top_level_keys())}")
         else:
             changes[target] = _check(value, _field_types(DistillConfig)[target], where)
@@ -203,7 +208,7 @@ def top_level_keys() -> list[str]:
     inverse = {v: k for k, v in _TOP_ALIASES.items()}
     names = [inverse.get(f.name, f.name) for f in dataclasses.fields(DistillConfig)
              if f.name not in _SECTIONS and f.name != "sweep_key"]
-    return names + ["epochs", "teacher_epochs"] + [f"[{s}]" for s in _SECTIONS]
+    return names + [k for k, v in _TOP_ALIASES.items() if "." in v] + [f"[{s}]" for s in _SECTIONS]
 
 
 def parse_sweep(value: Any, where: str = "sweep") -> tuple[str, tuple]:
@@ -257,6 +262,7 @@ def validate(config: DistillConfig) -> DistillConfig:
     need(s.widths is None or (all(w > 0 for w in s.widths) and bool(s.widths)), "[student] widths must be positive")
     need(s.convs is None or bool(s.convs), "[student] convs must not be empty")
     need(s.online_students >= 2, "[student] online_students must be >= 2")
+    validate_blockwise(config.blockwise)
     d = config.data
     need(d.augment in AUGMENTS, f"[data] augment {d.augment!r}: choose {', '.join(AUGMENTS)}")
     for name in ("train_size", "test_size", "image_size"):

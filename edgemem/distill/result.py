@@ -80,6 +80,7 @@ class DistillResult:
     config: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     total_time_s: float = 0.0
+    blockwise: object | None = None  # method blockwise: edgemem.distill.blockwise.result.BlockwiseReport
 
     @property
     def fits(self) -> bool:

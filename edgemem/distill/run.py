@@ -70,6 +70,10 @@ def distill(config: DistillConfig, progress=None) -> DistillResult:
     """Run ``config`` and return its result; ``report.json`` is written to ``config.out``."""
     from edgemem.distill.data import load_dataset
 
+    if config.method == "blockwise":  # issue 5: blocks trained on torchrun workers, then a DDP fine-tune
+        from edgemem.distill.blockwise.run import distill_blockwise
+
+        return distill_blockwise(config, progress)
     started = time.perf_counter()
     progress = progress or SilentProgress()
     if not config.budget_bytes and not config.sweep and config.student.pool_factor is None \

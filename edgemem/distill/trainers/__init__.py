@@ -3,7 +3,8 @@
 A method names the trainer that runs it (``standard``: one student, optionally a frozen
 teacher; ``online``: several cheap students and an ensemble head trained together, no
 pretrained teacher) and the loss weights it starts from; ``[loss]`` in the config overrides
-any weight by name. Issue 5 adds ``blockwise`` here and in ``TRAINERS``.
+any weight by name. ``blockwise`` (issue 5) runs ``edgemem.distill.blockwise.run``; its trainer here
+is the end-to-end KD fine-tune under DistributedDataParallel.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ METHODS: dict[str, Method] = {
                    "FitNets hints (1x1 regressor, MSE) + CE"),
     "online": Method("online", False, False, {"ce_weight": 1.0, "mutual_weight": 0.1, "temperature": 4.0},
                      "online mutual learning: m cheap students + ensemble head, no pretrained teacher"),
+    "blockwise": Method("blockwise", True, False, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0},
+                        "parallel blockwise distillation (MSE per block on torchrun workers), then a KD fine-tune under DDP"),
 }
 
 # "auto" resolves at run time: red_kd when the derived student has RED pairs, else kd.
@@ -49,6 +52,7 @@ AUTO = "auto"
 TRAINERS: dict[str, str] = {
     "standard": "edgemem.distill.trainers.standard:StandardTrainer",
     "online": "edgemem.distill.trainers.online:OnlineTrainer",
+    "blockwise": "edgemem.distill.blockwise.finetune:DDPKDTrainer",  # the KD fine-tune; the run: blockwise/run.py
 }
 
 

@@ -1,0 +1,425 @@
+"""``distill_blockwise(config, progress) -> DistillResult``: one ``edgemem distill --method blockwise``
+run on this worker (the result on rank 0, ``None`` on the others).
+
+1. Data and teacher as in every distill run (part B's ``prepare_teacher``: rank 0 trains or
+   loads it first, the other workers then load it from the teacher cache).
+2. Blocks (``blocks.py``) and their fingerprints; blocks finished by an earlier run (on any
+   worker's disk) are reused, never retrained.
+3. Costs: the workers measure the remaining blocks between them (``activations.measure_cost``;
+   each block's activation source is the cheaper one when ``activations = "auto"``), gather the
+   estimates, and the scheduler (``schedule.py``) assigns blocks to workers.
+4. Every worker trains its blocks (``train.py``), publishing its status to the rendezvous store;
+   rank 0 draws every worker's blocks. The phase ends when the last worker is done.
+5. Rank 0 collects every finished block (sent by the workers whose disk has it), reassembles
+   (``reassemble.py``) and tells the others which replacements were kept.
+6. The student is fine-tuned end to end with KD under DDP on every worker (``finetune.py``).
+7. Rank 0 exports ``student.onnx``, checks it under ONNX Runtime, analyzes its memory and writes
+   ``report.json`` with the per-block table under ``blockwise``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import socket
+import time
+from dataclasses import replace
+
+from edgemem.distill.blockwise.blocks import Block, find_blocks
+from edgemem.distill.blockwise.comm import connect, restart_count, watching
+from edgemem.distill.blockwise.result import BlockRecord, BlockwiseReport, CostEstimate, speedup_of
+from edgemem.distill.blockwise.schedule import Assignment, assign, round_robin
+from edgemem.distill.blockwise.store import BlockStore
+from edgemem.distill.config import DistillConfig, resolve_weights
+from edgemem.distill.result import DistillResult
+from edgemem.distill.run import Context, budget_verdict, prepare_teacher, summarize, versions, write_report
+from edgemem.errors import ConfigError
+
+METHOD = "blockwise"
+
+
+class SilentBlockwiseProgress:
+    """The progress sink of workers other than rank 0 (and of library calls without one)."""
+
+    def phase(self, name, epochs, steps_per_epoch, start_epoch=0): ...
+    def step(self, epoch, loss): ...
+    def epoch_end(self, metrics): ...
+    def phase_end(self): ...
+    def note(self, text): ...
+    def blocks_planned(self, keys, reused, assignment, estimates): ...
+    def workers_status(self, statuses): ...
+    def blocks_finished(self): ...
+
+
+def distill_blockwise(config: DistillConfig, progress=None, comm=None) -> DistillResult | None:
+    """Run ``config`` (method blockwise) as one worker; under torchrun every worker calls this."""
+    from edgemem.distill.blockwise.replacements import replacement_builder
+    from edgemem.distill.trainers.base import resolve_device
+
+    check_config(config)
+    replacement_builder(config.blockwise.replacement)  # an unknown name fails before any work
+    device = resolve_device(config.train.device)
+    own = comm is None
+    comm = comm or connect(device.type == "cuda", config.blockwise.timeout_s)
+    try:
+        return _run(config, progress if comm.rank == 0 and progress is not None else SilentBlockwiseProgress(), comm, device)
+    finally:
+        if own:
+            comm.close()
+
+
+def check_config(config: DistillConfig) -> None:
+    """Settings of other methods that blockwise would silently ignore are errors."""
+    s = config.student
+    if config.sweep or config.baseline:
+        raise ConfigError("--sweep and --baseline do not apply to --method blockwise", hint="drop them, or use another --method")
+    if s.pool_factor is not None or s.conv is not None or s.width is not None:
+        raise ConfigError("[student] pool_factor/conv/width do not apply to --method blockwise: its student is the teacher "
+                          "with replaced blocks", hint="choose the replacement with --replacement (separable, DW, G(4), ...)")
+
+
+def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
+    import torch
+
+    from edgemem.distill.data import load_dataset
+
+    started = time.perf_counter()
+    if device.type == "cpu":
+        torch.set_num_threads(config.train.threads or 1)  # one thread per worker unless [train] threads says otherwise
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    dataset = load_dataset(config.dataset, config.data_path, config.data)
+    ctx = Context(config, dataset, progress, [])
+    progress.note(f"{dataset.describe()}; {comm.world} worker(s), backend {comm.backend}")
+    teacher, teacher_training = _teacher(ctx, comm)
+    teacher = teacher.to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    plan = _plan(ctx, teacher, device)
+    store = BlockStore(config.out_dir / "blockwise")
+    done = _finished(plan, store, comm)
+    if done:
+        progress.note(f"{len(done)} of {len(plan.blocks)} blocks finished by an earlier run: reused, not retrained")
+    phase = _train_blocks(ctx, plan, store, comm, teacher, device, done)
+    records, states = _collect(plan, store, comm, done)
+    if comm.rank == 0:
+        records, kept, reassembled = _reassemble(ctx, plan, teacher, records, states)
+    else:
+        kept, reassembled = None, 0.0
+    kept = comm.broadcast(kept)
+    student, finetune = _finetune(ctx, plan, comm, teacher, states, kept)
+    result = None
+    if comm.rank == 0:
+        report = _report(ctx, plan, comm, records, phase, reassembled, finetune)
+        result = _result(ctx, teacher, teacher_training, student, finetune, report, started)
+    comm.barrier()
+    return result
+
+
+# ---- teacher and plan ------------------------------------------------------------------------
+
+def _teacher(ctx: Context, comm):
+    """Rank 0 prepares the teacher first (it may train and cache it); then the others load it."""
+    if comm.rank == 0:
+        teacher, training = prepare_teacher(ctx)
+    comm.barrier()
+    if comm.rank != 0:
+        teacher, training = prepare_teacher(ctx)
+    return teacher, training
+
+
+@dataclasses.dataclass
+class Plan:
+    blocks: list[Block]
+    final_relu: dict[str, bool]
+    fingerprints: dict[str, str]
+    batches: object  # BatchSource at the block batch size
+
+
+def _plan(ctx: Context, teacher, device) -> Plan:
+    from edgemem.distill.blockwise.replacements import SEPARABLE, cheap_applies
+    from edgemem.distill.data.loader import BatchSource
+
+    config, opts = ctx.config, ctx.config.blockwise
+    blocks = find_blocks(teacher, ctx.input_shape, opts.blocks, config.teacher)
+    if opts.replacement != SEPARABLE:
+        skipped = [b.path for b in blocks if not cheap_applies(teacher, b)]
+        blocks = [Block(i, b.path, b.kind, b.type_name, b.in_shape, b.out_shape)
+                  for i, b in enumerate(b for b in blocks if b.path not in skipped)]
+        if skipped:
+            ctx.note(f"blocks without a dense k x k convolution for {opts.replacement} stay as they are: {', '.join(skipped)}")
+        if not blocks:
+            raise ConfigError(f"{config.teacher}: no block has a dense k x k convolution for {opts.replacement!r} to replace",
+                              hint="use --replacement separable")
+    batches = BatchSource(ctx.dataset, opts.batch_size or config.train.batch_size, config.data.augment, config.seed,
+                          config.train.eval_batch_size)
+    if opts.activations == "cache" and batches.augment != "none":
+        raise ConfigError(f"[blockwise] activations = \"cache\" needs augmentation off (the data uses {batches.augment!r})",
+                          hint="set [data] augment = \"none\", or activations = \"auto\" / \"on_the_fly\"")
+    final_relu = _nonnegative_outputs(teacher, blocks, batches, device)
+    _check_replacements(ctx, teacher, blocks, final_relu)
+    digest = _teacher_digest(teacher)
+    fingerprints = {b.key: _digest({"teacher": digest, "block": dataclasses.asdict(b), "replacement": opts.replacement,
+                                    "final_relu": final_relu[b.key], "epochs": opts.epochs, "lr": opts.lr,
+                                    "lr_decay": opts.lr_decay, "batch_size": batches.batch_size, "dataset": config.dataset,
+                                    "data_path": config.data_path, "data": dataclasses.asdict(config.data),
+                                    "seed": config.seed}) for b in blocks}
+    ctx.note(f"{len(blocks)} {opts.blocks} blocks of {config.teacher}, each replaced by {opts.replacement}")
+    return Plan(blocks, final_relu, fingerprints, batches)
+
+
+def _nonnegative_outputs(teacher, blocks: list[Block], batches, device) -> dict[str, bool]:
+    """Whether each block's teacher output is >= 0 on a real batch (then the separable pair ends in ReLU)."""
+    from edgemem.distill.blockwise.activations import TruncatedTeacher
+
+    x = batches.x_train[: batches.batch_size].to(device)
+    return {b.key: bool((TruncatedTeacher(teacher, b.path)(x)[1] >= 0).all()) for b in blocks}
+
+
+def _check_replacements(ctx: Context, teacher, blocks: list[Block], final_relu: dict[str, bool]) -> None:
+    """Build every replacement once, so a block no replacement fits fails before any training."""
+    from edgemem.distill.blockwise.replacements import build_replacement
+
+    for block in blocks:
+        build_replacement(ctx.config.blockwise.replacement, teacher, block, final_relu[block.key], 0)
+
+
+def _teacher_digest(teacher) -> str:
+    h = hashlib.sha256()
+    for name, tensor in sorted(teacher.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _finished(plan: Plan, store: BlockStore, comm) -> set[str]:
+    """Keys of the blocks finished by an earlier run on any worker's disk."""
+    local = [b.key for b in plan.blocks if store.is_done(b.key, plan.fingerprints[b.key])]
+    return set().union(*map(set, comm.all_gather(local)))
+
+
+# ---- the blockwise phase ---------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Phase:
+    assignment: Assignment
+    keys: list[str]  # blocks trained now, in the order the assignment indexes them
+    estimates: dict[str, CostEstimate]
+    round_robin_makespan_s: float
+    profile_time_s: float
+    phase_time_s: float
+    worker_of: dict[str, int]
+
+
+def _job(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, block: Block, mode: str, estimate: float):
+    from edgemem.distill.blockwise.train import BlockJob
+
+    opts = ctx.config.blockwise
+    return BlockJob(block, teacher, opts.replacement, plan.final_relu[block.key], plan.batches, opts, mode, estimate, store,
+                    plan.fingerprints[block.key], ctx.config.seed, comm.rank, device)
+
+
+def _measure(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, todo: list[Block]) -> dict[str, CostEstimate]:
+    """Every worker measures its share of the remaining blocks; everyone gets all estimates."""
+    from edgemem.distill.blockwise.activations import measure_cost
+    from edgemem.distill.blockwise.train import new_replacement
+
+    opts = ctx.config.blockwise
+    local = {}
+    for block in todo[comm.rank::comm.world]:
+        began = time.perf_counter()
+        job = _job(ctx, plan, store, comm, teacher, device, block, "on_the_fly", 0.0)
+        estimate = measure_cost(teacher, block, lambda: new_replacement(job), plan.batches, opts.epochs, opts.lr,
+                                opts.profile_steps, store.root / "scratch", device)
+        local[block.key] = replace(estimate, profile_s=time.perf_counter() - began)
+    merged: dict[str, CostEstimate] = {}
+    for part in comm.all_gather(local):
+        merged.update(part)
+    return merged
+
+
+def _train_blocks(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, done: set[str]) -> Phase:
+    from edgemem.distill.blockwise.train import train_block
+
+    opts = ctx.config.blockwise
+    todo = [b for b in plan.blocks if b.key not in done]
+    began = time.perf_counter()
+    estimates = _measure(ctx, plan, store, comm, teacher, device, todo) if todo else {}
+    profile_time = time.perf_counter() - began
+    costs = [estimates[b.key].cost_s(opts.activations) for b in todo]
+    assignment = comm.broadcast(assign(opts.scheduler, costs, comm.world))
+    keys = [b.key for b in todo]
+    mine = [todo[i] for i in assignment.bins[comm.rank]]
+    status = {"rank": comm.rank, "host": socket.gethostname(), "queue": [b.key for b in mine], "done": {},
+              "block": None, "epoch": 0, "epochs": opts.epochs, "loss": None, "since": time.time()}
+    comm.publish(status)
+    comm.barrier()
+    ctx.progress.blocks_planned([b.key for b in plan.blocks], sorted(done),
+                                tuple(tuple(keys[i] for i in items) for items in assignment.bins),
+                                {k: e.cost_s(opts.activations) for k, e in estimates.items()})
+    watch = watching(comm.reader(), ctx.progress.workers_status) if comm.rank == 0 else contextlib.nullcontext()
+    try:
+        with watch:
+            for block in mine:
+                estimate = estimates[block.key]
+                mode = estimate.choose(opts.activations)
+                status.update(block=block.key, epoch=0, loss=None, since=time.time())
+                comm.publish(status)
+                job = _job(ctx, plan, store, comm, teacher, device, block, mode, estimate.cost_s(opts.activations))
+                job.on_epoch = lambda epoch, loss: (status.update(epoch=epoch, loss=loss), comm.publish(status))
+                record, _ = train_block(job)
+                status["done"][block.key] = [record.train_loss, record.time_s]
+                status.update(block=None)
+                comm.publish(status)
+            comm.barrier()  # the phase ends when the last worker is done
+    finally:
+        ctx.progress.blocks_finished()
+    worker_of = {keys[i]: w for w, items in enumerate(assignment.bins) for i in items}
+    return Phase(assignment, keys, estimates, round_robin(costs, comm.world).makespan, profile_time,
+                 time.perf_counter() - began, worker_of)
+
+
+# ---- collect, reassemble, fine-tune ----------------------------------------------------------
+
+def _collect(plan: Plan, store: BlockStore, comm, done: set[str]):
+    """Rank 0 gets every finished block (records and weights) from the workers whose disk holds it."""
+    have = comm.broadcast([b.key for b in plan.blocks if store.is_done(b.key, plan.fingerprints[b.key])]
+                          if comm.rank == 0 else None)
+    missing = [b.key for b in plan.blocks if b.key not in have]
+    payload = {k: (store.load_record(k), store.load_state(k, plan.fingerprints[k]))
+               for k in missing if store.is_done(k, plan.fingerprints[k])}
+    parts = comm.gather(payload)
+    if comm.rank != 0:
+        return None, None
+    for part in parts:
+        for key, (record, state) in part.items():
+            if not store.is_done(key, plan.fingerprints[key]):
+                store.save_done(key, plan.fingerprints[key], state, record)
+    records, states = {}, {}
+    for block in plan.blocks:
+        if not store.is_done(block.key, plan.fingerprints[block.key]):
+            raise ConfigError(f"block {block.key} was not finished by any worker")
+        records[block.key] = replace(store.load_record(block.key), reused=block.key in done)
+        states[block.key] = store.load_state(block.key, plan.fingerprints[block.key])
+    return records, states
+
+
+def _replacements(ctx: Context, plan: Plan, teacher, states: dict | None, keys) -> dict:
+    from edgemem.distill.blockwise.replacements import build_replacement
+    from edgemem.distill.blockwise.train import block_seed
+
+    built = {}
+    for block in plan.blocks:
+        if block.key in keys:
+            module = build_replacement(ctx.config.blockwise.replacement, teacher, block, plan.final_relu[block.key],
+                                       block_seed(ctx.config.seed, block.index))
+            if states is not None:
+                module.load_state_dict(states[block.key])
+            built[block.key] = module.eval()
+    return built
+
+
+def _reassemble(ctx: Context, plan: Plan, teacher, records: dict, states: dict):
+    from edgemem.distill.blockwise.reassemble import reassemble
+    from edgemem.distill.trainers.base import accuracy
+
+    batches = ctx.batches(ctx.config.train)
+    teacher_accuracy = accuracy(teacher, batches)
+    replacements = _replacements(ctx, plan, teacher, states, set(records))
+    _, decisions, final = reassemble(teacher, plan.blocks, replacements, lambda m: accuracy(m, batches), teacher_accuracy,
+                                     ctx.config.blockwise.threshold)
+    records = {k: r.decided(*decisions[k]) for k, r in records.items()}
+    kept = [b.key for b in plan.blocks if records[b.key].kept]
+    ctx.note(f"reassembly kept {len(kept)} of {len(plan.blocks)} replacements (teacher {teacher_accuracy:.2%}, "
+             f"student {final:.2%}, threshold {ctx.config.blockwise.threshold:.2%})")
+    return records, kept, (teacher_accuracy, final)
+
+
+@dataclasses.dataclass
+class Finetune:
+    outcome: object | None  # TrainOutcome, None when the fine-tune is off
+    time_s: float
+    accuracy: float | None
+
+
+def _finetune(ctx: Context, plan: Plan, comm, teacher, states: dict | None, kept: list[str]):
+    """Every worker builds the same student (rank 0 with the trained weights; DDP copies them to the
+    others) and fine-tunes it with KD."""
+    from edgemem.distill.blockwise.finetune import ShardedBatches
+    from edgemem.distill.blockwise.reassemble import assemble
+    from edgemem.distill.trainers import METHODS, get_trainer
+    from edgemem.distill.trainers.base import TrainJob
+
+    config = ctx.config
+    student = assemble(teacher, plan.blocks, kept, _replacements(ctx, plan, teacher, states, set(kept)))
+    for p in student.parameters():
+        p.requires_grad_(True)
+    if not config.blockwise.finetune:
+        return student.cpu().eval(), Finetune(None, 0.0, None)
+    began = time.perf_counter()
+    weights = resolve_weights(config, METHOD)
+    fingerprint = _digest({"kept": [plan.fingerprints[k] for k in kept], "train": dataclasses.asdict(config.train),
+                           "weights": weights, "workers": comm.world, "seed": config.seed})
+    batches = ShardedBatches(ctx.batches(config.train), comm.rank, comm.world)
+    job = TrainJob("fine-tune", student, batches, config.train, weights, METHOD, teacher=teacher,
+                   checkpoint_dir=config.out_dir / "blockwise" / "finetune" / f"rank-{comm.rank}",
+                   resume=config.resume or restart_count() > 0, seed=config.seed, fingerprint=fingerprint,
+                   progress=ctx.progress if comm.rank == 0 else None)
+    outcome = get_trainer(METHODS[METHOD].trainer)(job).fit()
+    return outcome.model, Finetune(outcome, time.perf_counter() - began, outcome.summary.accuracy)
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+def _report(ctx: Context, plan: Plan, comm, records: dict, phase: Phase, reassembled, finetune: Finetune) -> BlockwiseReport:
+    opts = ctx.config.blockwise
+    ordered = tuple(records[b.key] for b in plan.blocks)
+    trained = [r for r in ordered if not r.reused]
+    serial = sum(r.time_s for r in trained) + sum(e.profile_s for e in phase.estimates.values())
+    teacher_accuracy, reassembled_accuracy = reassembled
+    return BlockwiseReport(
+        granularity=opts.blocks, replacement=opts.replacement, workers=comm.world, backend=comm.backend,
+        scheduler=opts.scheduler, blocks=ordered,
+        assignment=tuple(tuple(phase.keys[i] for i in items) for items in phase.assignment.bins),
+        predicted_makespan_s=phase.assignment.makespan, round_robin_makespan_s=phase.round_robin_makespan_s,
+        profile_time_s=phase.profile_time_s, phase_time_s=phase.phase_time_s if trained else 0.0, serial_cost_s=serial,
+        threshold=opts.threshold, teacher_accuracy=teacher_accuracy, reassembled_accuracy=reassembled_accuracy,
+        finetuned_accuracy=finetune.accuracy, kept_blocks=sum(1 for r in ordered if r.kept),
+        reused_blocks=sum(1 for r in ordered if r.reused),
+        speedup=speedup_of(serial, phase.phase_time_s) if trained else None, finetune_time_s=finetune.time_s)
+
+
+def _result(ctx: Context, teacher, teacher_training, student, finetune: Finetune, report: BlockwiseReport,
+            started: float) -> DistillResult:
+    from edgemem.distill.checkpoint import atomic_save
+    from edgemem.distill.export import check_parity, export_onnx
+
+    config = ctx.config
+    teacher = teacher.cpu()
+    teacher_summary = summarize(ctx, "teacher", teacher, config.teacher, teacher_training)
+    student = student.cpu().eval()
+    onnx_path = export_onnx(student, ctx.input_shape, config.out_dir / "student.onnx")
+    parity = check_parity(student, onnx_path, ctx.input_shape, atol=1e-4)
+    kept = [b.path for b in report.blocks if b.kept]
+    description = f"{config.teacher}, {report.kept_blocks}/{len(report.blocks)} {report.granularity} blocks -> {report.replacement}"
+    weights_path = atomic_save({"state_dict": student.state_dict(), "role": "student", "method": METHOD,
+                                "teacher": config.teacher, "input_shape": list(ctx.input_shape),
+                                "blockwise": {"blocks": report.granularity, "replacement": report.replacement,
+                                              "kept": kept},
+                                "accuracy": finetune.accuracy if finetune.accuracy is not None else report.reassembled_accuracy},
+                               config.out_dir / "student.pt")
+    training = finetune.outcome.summary if finetune.outcome is not None else None
+    student_summary = summarize(ctx, "student", student, description, training, onnx_path=str(onnx_path),
+                                checkpoint_path=str(weights_path))
+    result = DistillResult(
+        dataset=ctx.dataset.describe(), method=METHOD, precision=config.precision, teacher=teacher_summary,
+        student=student_summary, budget=budget_verdict(config, student_summary), parity_max_abs_diff=parity,
+        out_dir=str(config.out_dir), report_path=str(config.out_dir / "report.json"), notes=tuple(ctx.notes),
+        config=config.to_dict(), versions=versions(), total_time_s=time.perf_counter() - started, blockwise=report)
+    write_report(result)
+    return result
