@@ -28,7 +28,10 @@ def distill(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="digits, mnist1d (generated locally), cifar10 or folder."),
     data_path: Optional[Path] = typer.Option(None, "--data-path", help="cifar10: a cifar-10-batches-py folder or an .npz; folder: ROOT with train/ and test/."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs of each student (default 30)."),
-    method: Optional[str] = typer.Option(None, "--method", help="auto (RED+KD when the student has RED pairs, else KD), ce, kd, red, red_kd, at, kd_at, hint, online."),
+    method: Optional[str] = typer.Option(None, "--method", help="auto (RED+KD when the student has RED pairs, else KD), ce, kd, red, red_kd, at, kd_at, hint, online, blockwise."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="blockwise: worker processes on this machine; more than 1 starts torchrun (under your own torchrun, its process count decides)."),
+    blocks: Optional[str] = typer.Option(None, "--blocks", help="blockwise: conv (every dense k x k convolution, default) or residual (every residual block)."),
+    replacement: Optional[str] = typer.Option(None, "--replacement", help="blockwise: separable (the paper's depthwise-separable pair, default) or a cheap conv (DW, G(4), B(2), dw, shift ...)."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML run config; flags given here override it."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out from its last complete epoch."),
     baseline: bool = typer.Option(False, "--baseline", help="Also train the student without a teacher (CE only) for comparison."),
@@ -52,12 +55,17 @@ def distill(
              "teacher": teacher, "teacher_weights": _text(teacher_weights), "teacher_epochs": teacher_epochs,
              "teacher_cache": _text(teacher_cache), "dataset": dataset, "data_path": _text(data_path), "epochs": epochs,
              "method": method, "resume": resume or None, "baseline": baseline or None, "sweep": sweep, "out": _text(out),
-             "json": json_out or None, "seed": seed, "plot": _text(plot)}
+             "json": json_out or None, "seed": seed, "plot": _text(plot),
+             "workers": workers, "blocks": blocks, "replacement": replacement}
     settings = apply_overrides(base, flags)
     if settings.plot and Path(settings.plot).suffix.lower() not in PLOT_FORMATS:
         raise UsageError(f"plot {settings.plot}: unknown format {Path(settings.plot).suffix or '(none)'}",
                          hint="use a .png or .svg file name")
     out_ = Output(json_mode=settings.json)
+    if settings.method == "blockwise":
+        from edgemem.cli.blockwise import run_blockwise
+
+        return run_blockwise(settings, out_)
 
     from edgemem.distill.run import distill as run_distill, write_report
     from edgemem.output.distill import DistillProgress, render_distill_result, write_distill_plot

@@ -24,6 +24,10 @@ def render_distill_result(result: DistillResult, out: Output) -> None:
     c.print(models_table(result))
     for line in summary_lines(result):
         c.print(line)
+    if result.blockwise is not None:
+        from edgemem.output.blockwise import render_blockwise_report
+
+        render_blockwise_report(result.blockwise, out)
     for note in result.notes:
         c.print(f"note: {note}", style="yellow")
 

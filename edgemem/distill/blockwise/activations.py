@@ -11,8 +11,9 @@ Two sources, chosen per block by measured cost (``CostEstimate.choose``):
   permutation of epoch e depends only on (seed, e)). A cache stores one view of each example,
   so it is only allowed without augmentation, and only when it takes at most half the free disk.
 
-``measure_cost`` times both on a real batch: the truncated teacher, one replacement training
-step, writing and reading one batch, and the splice evaluation.
+``measure_cost`` times a block on a real batch (the truncated teacher, one replacement training
+step); ``measure_machine`` measures once per worker what every block shares (disk write and
+read throughput, the splice evaluation).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import shutil
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -177,9 +179,31 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+@dataclass(frozen=True)
+class MachineCosts:
+    """Costs every block shares on this worker, measured once."""
+
+    write_s_per_byte: float  # writing activations to a memory-mapped .npy file
+    read_s_per_byte: float  # reading them back in shuffled order
+    eval_s: float  # the splice evaluation: two teacher passes over the evaluation split
+    free_bytes: int  # free disk under the cache folder
+
+
+def measure_machine(teacher: nn.Module, batches: BatchSource, scratch: Path, device: torch.device, steps: int) -> MachineCosts:
+    """Disk throughput (a 4 MiB batch of activations) and the splice evaluation's cost."""
+    sample = torch.randn(1024, 1024)
+    write_s, read_s = _io_times(sample, sample, scratch / f"probe-{os.getpid()}", steps)
+    eval_x = batches.x_test[: batches.eval_batch_size].to(device)
+    with torch.no_grad():
+        forward_s = _timed(lambda: teacher(eval_x), 1, device)
+    eval_batches = -(-len(batches.y_test) // batches.eval_batch_size)
+    nbytes = 2 * sample.numel() * 4
+    return MachineCosts(write_s / nbytes, read_s / nbytes, 2 * eval_batches * forward_s, _free_bytes(scratch))
+
+
 def measure_cost(teacher: nn.Module, block: Block, make_replacement: Callable[[], nn.Module], batches: BatchSource,
-                 epochs: int, lr: float, steps: int, scratch: Path, device: torch.device) -> CostEstimate:
-    """Time the pieces of one block's training on a real batch (nothing is trained for real)."""
+                 epochs: int, lr: float, steps: int, machine: MachineCosts, device: torch.device) -> CostEstimate:
+    """Time one block's truncated teacher and training step on a real batch (nothing is trained for real)."""
     truncated = TruncatedTeacher(teacher, block.path)
     x = batches.x_train[: batches.batch_size].to(device)
     prefix_s = _timed(lambda: truncated(x), steps, device)
@@ -194,17 +218,12 @@ def measure_cost(teacher: nn.Module, block: Block, make_replacement: Callable[[]
         optimizer.step()
 
     train_step_s = _timed(train_step, steps, device)
-    write_s, read_s = _io_times(inputs, targets, scratch / f"probe-{block.key}-{os.getpid()}", steps)
-    eval_x = batches.x_test[: batches.eval_batch_size].to(device)
-    with torch.no_grad():
-        forward_s = _timed(lambda: teacher(eval_x), 1, device)
-    eval_batches = -(-len(batches.y_test) // batches.eval_batch_size)
-    n = len(batches.y_train)
-    per_example = (inputs[0].numel() + targets[0].numel()) * 4
-    cache_bytes = n * per_example
-    cache_allowed = batches.augment == "none" and cache_bytes <= _free_bytes(scratch) // 2
-    return CostEstimate(block.key, prefix_s, train_step_s, write_s, read_s, 2 * eval_batches * forward_s,
-                        batches.steps_per_epoch, epochs, cache_bytes, cache_allowed)
+    batch_bytes = (inputs.numel() + targets.numel()) * 4
+    cache_bytes = len(batches.y_train) * batch_bytes // max(len(x), 1)
+    cache_allowed = batches.augment == "none" and cache_bytes <= machine.free_bytes // 2
+    return CostEstimate(block.key, prefix_s, train_step_s, batch_bytes * machine.write_s_per_byte,
+                        batch_bytes * machine.read_s_per_byte, machine.eval_s, batches.steps_per_epoch, epochs,
+                        cache_bytes, cache_allowed)
 
 
 def _io_times(inputs: torch.Tensor, targets: torch.Tensor, folder: Path, steps: int) -> tuple[float, float]:

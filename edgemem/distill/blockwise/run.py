@@ -226,17 +226,21 @@ def _job(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, blo
 
 def _measure(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, todo: list[Block]) -> dict[str, CostEstimate]:
     """Every worker measures its share of the remaining blocks; everyone gets all estimates."""
-    from edgemem.distill.blockwise.activations import measure_cost
+    from edgemem.distill.blockwise.activations import measure_cost, measure_machine
     from edgemem.distill.blockwise.train import new_replacement
 
     opts = ctx.config.blockwise
     local = {}
-    for block in todo[comm.rank::comm.world]:
-        began = time.perf_counter()
+    mine = todo[comm.rank::comm.world]
+    began = time.perf_counter()  # the machine probe counts toward this worker's first block
+    if mine:
+        machine = measure_machine(teacher, plan.batches, store.root / "scratch", device, opts.profile_steps)
+    for block in mine:
         job = _job(ctx, plan, store, comm, teacher, device, block, "on_the_fly", 0.0)
         estimate = measure_cost(teacher, block, lambda: new_replacement(job), plan.batches, opts.epochs, opts.lr,
-                                opts.profile_steps, store.root / "scratch", device)
+                                opts.profile_steps, machine, device)
         local[block.key] = replace(estimate, profile_s=time.perf_counter() - began)
+        began = time.perf_counter()
     merged: dict[str, CostEstimate] = {}
     for part in comm.all_gather(local):
         merged.update(part)
