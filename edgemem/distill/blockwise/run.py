@@ -61,11 +61,17 @@ def distill_blockwise(config: DistillConfig, progress=None, comm=None) -> Distil
     check_config(config)
     replacement_builder(config.blockwise.replacement)  # an unknown name fails before any work
     device = resolve_device(config.train.device)
+    import torch
+
     own = comm is None
     comm = comm or connect(device.type == "cuda", config.blockwise.timeout_s)
+    threads = torch.get_num_threads()
     try:
+        if device.type == "cpu":
+            torch.set_num_threads(config.train.threads or 1)  # one thread per worker unless [train] threads says otherwise
         return _run(config, progress if comm.rank == 0 and progress is not None else SilentBlockwiseProgress(), comm, device)
     finally:
+        torch.set_num_threads(threads)
         if own:
             comm.close()
 
@@ -81,13 +87,9 @@ def check_config(config: DistillConfig) -> None:
 
 
 def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
-    import torch
-
     from edgemem.distill.data import load_dataset
 
     started = time.perf_counter()
-    if device.type == "cpu":
-        torch.set_num_threads(config.train.threads or 1)  # one thread per worker unless [train] threads says otherwise
     config.out_dir.mkdir(parents=True, exist_ok=True)
     dataset = load_dataset(config.dataset, config.data_path, config.data)
     ctx = Context(config, dataset, progress, [])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 from edgemem.distill.blockwise.result import BlockRecord
@@ -65,10 +66,11 @@ class BlockStore:
         return state["state_dict"]
 
     def clear_progress(self, key: str) -> None:
-        """Drop the per-epoch checkpoint of a finished block."""
+        """Drop the per-epoch checkpoint and any activation cache of a finished block."""
         path = self.checkpoint(key).path
         if path.exists():
             path.unlink()
+        shutil.rmtree(self.cache_folder(key), ignore_errors=True)
 
     def _meta(self, key: str) -> dict:
         try:
