@@ -8,7 +8,7 @@ The default is the portfolio: the smallest verified arena of all the others.
 from __future__ import annotations
 
 from edgemem.memory.placement import (
-    exact, first_fit_by_start, greedy_by_conflicts, greedy_by_size, hill_climb, portfolio, upstream,
+    cpsat, exact, first_fit_by_start, greedy_by_conflicts, greedy_by_size, hill_climb, portfolio, upstream,
 )
 from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes
 
@@ -19,6 +19,7 @@ ALGORITHMS = {
     "first_fit_by_start": first_fit_by_start.plan,
     "hill_climb": hill_climb.plan,
     "exact": exact.plan,
+    "cpsat": cpsat.plan,
     "tflite": upstream.tflite,
     "onnxsim": upstream.onnxsim,
     "tvm_by_size": upstream.tvm_by_size,

@@ -6,9 +6,10 @@ start and greedy by conflicts. Because the upstream planners are members, the po
 never larger than any of them on the same order. The moment a member reaches the padded
 live-set bound (no placement can be smaller) the rest are skipped, which is the common case
 on chain-like graphs and keeps large graphs fast. Otherwise the best plan is improved by an
-exact search of small independent groups (``exact``) and a bounded hill climb (``hill_climb``)
-within ``IMPROVE_SECONDS``. Plans are checked by ``verify`` from the smallest up; the first
-that passes wins.
+exact search of small independent groups (``exact``), by the CP-SAT model (``cpsat``, where
+OR-Tools is installed, within ``CPSAT_SECONDS``, longer for more buffers) and by a bounded hill climb (``hill_climb``),
+the last two only while the bound is not met. Plans are checked by ``verify`` from the
+smallest up; the first that passes wins.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import time
 
 from edgemem.memory.lifetimes import Lifetimes
-from edgemem.memory.placement import exact, first_fit_by_start, greedy_by_conflicts, greedy_by_size, hill_climb, upstream
+from edgemem.memory.placement import cpsat, exact, first_fit_by_start, greedy_by_conflicts, greedy_by_size, hill_climb, upstream
 from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, live_bound
 
 MEMBERS = (
@@ -28,7 +29,8 @@ MEMBERS = (
     ("first_fit_by_start", first_fit_by_start.plan),
     ("greedy_by_conflicts", greedy_by_conflicts.plan),
 )
-IMPROVE_SECONDS = 0.5
+IMPROVE_SECONDS = 0.5  # exact small groups and hill climbing
+CPSAT_SECONDS = (0.25, 10.0)  # the CP-SAT model, where OR-Tools is installed: 0.25 s + 1 s per 500 buffers, at most 10 s
 HILL_CLIMB_MAX_BUFFERS = 5000  # above this one re-placement is too slow to climb with
 
 
@@ -46,6 +48,12 @@ def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
         deadline = time.perf_counter() + IMPROVE_SECONDS
         candidates.append(exact.improve(lifetimes, alignment_bytes, best, seconds=IMPROVE_SECONDS / 2))
         best = min(candidates, key=lambda p: p.arena_bytes)
+        if best.arena_bytes > bound:
+            seconds = min(CPSAT_SECONDS[1], CPSAT_SECONDS[0] + len(lifetimes) / 500)
+            solved = cpsat.improve(lifetimes, alignment_bytes, best, seconds=seconds)
+            if solved is not None:
+                candidates.append(solved)
+                best = min(candidates, key=lambda p: p.arena_bytes)
         if best.arena_bytes > bound and len(lifetimes) <= HILL_CLIMB_MAX_BUFFERS:
             left = max(0.0, deadline - time.perf_counter())
             candidates.append(hill_climb.climb(lifetimes, alignment_bytes, best, seconds=left))
