@@ -26,6 +26,14 @@ SEED = 7
 MAX_BUFFERS = 20000
 
 
+def available() -> bool:
+    try:
+        import ortools.sat.python.cp_model  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
     start = greedy_by_size.plan(lifetimes, alignment_bytes)
     better = improve(lifetimes, alignment_bytes, start)

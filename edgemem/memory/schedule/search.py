@@ -14,7 +14,9 @@ is a maximum, so f never decreases along a path and the first complete state pop
 * forced moves: a ready unit that frees at least what it allocates and stays under the peak
   reached so far is run at once; moving it earlier in any order lowers every step in between,
   so no optimal order is lost, and the states in between are never created;
-* memoisation: a state reached again with a peak no lower than before is dropped.
+* memoisation: a state reached again with a peak no lower than before is dropped, and so is a
+  child whose executed set (before its forced moves) was reached before with no higher peak:
+  the earlier one's forced moves lead at least as far.
 
 When the time or state budget runs out, the smallest f still open is a proved lower bound.
 """
@@ -138,16 +140,19 @@ class UnitSearch:
 
         Running one forced unit only lowers what the others allocate and the memory they start
         from, so a forced unit stays forced: the closure does not depend on the order of moves.
-        ``candidates`` limits the first pass to the units whose status may have changed.
+        ``candidates`` limits the first pass to the units whose status may have changed; after a
+        move, only the units it readied or shares buffers with, or all when memory dropped.
         """
         forced: list[int] = []
-        forcable, profiles, depends, masks = self.forcable, self.profiles, self.unit_depends, self.unit_mask
+        forcable, profiles, depends, masks, affected = self.forcable, self.profiles, self.unit_depends, self.unit_mask, self.affected
         candidates &= ready & forcable
         while candidates:
-            moved = False
+            following = 0
             while candidates:
                 low = candidates & -candidates
                 candidates ^= low
+                if not ready & low:
+                    continue
                 i = low.bit_length() - 1
                 cached = profiles[i].get((done & depends[i]) << 1 | (done == 0))
                 top, residual = cached if cached is not None else self.profile(i, done)
@@ -155,12 +160,11 @@ class UnitSearch:
                     done |= masks[i]
                     mem += residual
                     units_done |= low
+                    before = ready
                     ready = self._ready_after(ready, i, units_done)
                     forced.append(i)
-                    moved = True
-            if not moved:
-                break
-            candidates = ready & forcable
+                    following |= -1 if residual < 0 else (ready & ~before) | affected[i]
+            candidates = following & ready & forcable
         return units_done, ready, done, mem, tuple(forced)
 
     def _ready_after(self, ready: int, i: int, units_done: int) -> int:
@@ -188,7 +192,7 @@ class UnitSearch:
         found: int | None = None
         states = expanded = 0
         profile, close, ready_after, unit_mask = self.profile, self.close, self._ready_after, self.unit_mask
-        profiles, depends, affected = self.profiles, self.unit_depends, self.affected
+        profiles, depends, affected, forcable = self.profiles, self.unit_depends, self.affected, self.forcable
         while heap:
             f, g, udone, ready, done, mem = heap[0]
             if f >= upper:
@@ -199,6 +203,9 @@ class UnitSearch:
             expanded += 1
             if expanded % CHECK_EVERY == 0 and (time.perf_counter() > deadline or states > max_states):
                 return self._outcome(parent, found, upper, min(f, upper), False, states)
+            # profiles of the ready units in this state; those that free what they allocate,
+            # by increasing peak, to see which of them the headroom of a child lets through
+            infos, freeing = [], []
             pending = ready
             while pending:
                 low = pending & -pending
@@ -206,21 +213,37 @@ class UnitSearch:
                 i = low.bit_length() - 1
                 cached = profiles[i].get((done & depends[i]) << 1 | (done == 0))
                 top, residual = cached if cached is not None else profile(i, done)
+                infos.append((i, low, top, residual))
+                if residual <= 0 and low & forcable:
+                    freeing.append((top, low))
+            freeing.sort()
+            for i, low, top, residual in infos:
                 top += mem
                 g2 = top if top > g else g
                 if g2 >= upper:
                     continue
                 udone2 = udone | low
-                after = mem + residual
-                ready2 = ready_after(ready, i, udone2)
-                # the parent is closed: only new units, units sharing buffers with unit i, or
-                # every unit when the headroom under the peak grew, can have become forced
-                check = -1 if g2 - after > g - mem else (ready2 & ~ready) | affected[i]
-                udone2, ready2, executed, after, forced = close(udone2, ready2, done | unit_mask[i], g2, after, check)
-                old = best_g.get(udone2)
+                old = best_g.get(udone2)  # the same set reached before, closed or not, no higher
                 if old is not None and old <= g2:
                     continue
                 best_g[udone2] = g2
+                after = mem + residual
+                ready2 = ready_after(ready, i, udone2)
+                # the parent is closed: only new units, units sharing buffers with unit i, and
+                # freeing units under the child's headroom can have become forced
+                check = (ready2 & ~ready) | affected[i]
+                headroom = g2 - after
+                for peak_of_unit, bit in freeing:
+                    if peak_of_unit > headroom:
+                        break
+                    check |= bit
+                opened = udone2
+                udone2, ready2, executed, after, forced = close(udone2, ready2, done | unit_mask[i], g2, after, check & ~low)
+                if udone2 != opened:
+                    old = best_g.get(udone2)
+                    if old is not None and old <= g2:
+                        continue
+                    best_g[udone2] = g2
                 parent[udone2] = (udone, (i, *forced))
                 if udone2 == everything:
                     upper, found = g2, udone2
