@@ -64,6 +64,10 @@ def analyze(
         budget_scope=budget_scope,
         peak_tensors=top,
     )
+    if write_order is not None:
+        from edgemem.graph.write_order import check_target
+
+        check_target(model, write_order)
     out = Output(json_mode=json_out)
     with out.status(f"loading and sizing {model.name}"):
         graph = load_graph(model, load_options)

@@ -26,12 +26,7 @@ from edgemem.graph.structure import nodes_from_graph, outer_names_read, subgraph
 def write_in_order(source: str | os.PathLike, order: Sequence[str], target: str | os.PathLike) -> Path:
     """Write ``source`` to ``target`` with its nodes in ``order`` (node names as edgemem reports them)."""
     source, target = Path(source), Path(target)
-    if target.exists() and source.exists() and target.resolve() == source.resolve():
-        raise UsageError(f"--write-order {target}: refusing to overwrite the model being analyzed", hint="write to another file")
-    if target.suffix.lower() != ".onnx":
-        raise UsageError(f"--write-order {target}: the file name must end in .onnx")
-    if not target.parent.is_dir():
-        raise UsageError(f"--write-order {target}: folder {str(target.parent)!r} does not exist")
+    check_target(source, target)
     model = load_model(source)
     nodes = [onnx.NodeProto.FromString(n.SerializeToString()) for n in reordered_nodes(model.graph, order)]
     del model.graph.node[:]
@@ -41,6 +36,17 @@ def write_in_order(source: str | os.PathLike, order: Sequence[str], target: str 
         onnx.external_data_helper.load_external_data_for_model(model, str(source.parent))
     _save_atomically(model, target, external)
     return target
+
+
+def check_target(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Fail early (usage error) when ``target`` cannot take the reordered model."""
+    source, target = Path(source), Path(target)
+    if target.exists() and source.exists() and target.resolve() == source.resolve():
+        raise UsageError(f"--write-order {target}: refusing to overwrite the model being analyzed", hint="write to another file")
+    if target.suffix.lower() != ".onnx":
+        raise UsageError(f"--write-order {target}: the file name must end in .onnx")
+    if not target.parent.is_dir():
+        raise UsageError(f"--write-order {target}: folder {str(target.parent)!r} does not exist")
 
 
 def reordered_nodes(graph: onnx.GraphProto, order: Sequence[str]) -> list[onnx.NodeProto]:
