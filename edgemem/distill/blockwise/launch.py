@@ -78,6 +78,9 @@ def torchrun_argv(config_path: Path, workers: int, max_restarts: int, python: st
 def worker_environment(config: DistillConfig, environ=None) -> dict[str, str]:
     env = dict(os.environ if environ is None else environ)
     env[LAUNCHED] = "1"
+    # a store of its own per rendezvous round: with the rendezvous store shared (torch's default), workers
+    # restarted by --max-restarts can read the previous round's addresses (pytorch/pytorch#135712)
+    env.setdefault("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", "1")
     env.setdefault("OMP_NUM_THREADS", str(config.train.threads or 1))
     root = str(Path(__file__).resolve().parents[3])  # the edgemem checkout or site-packages the parent imported
     env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
