@@ -25,7 +25,7 @@ from edgemem.memory.verify import check_plan
 from tests.fixtures.builders import random_graph
 from tests.fixtures.nas_graphs import nas_cells, randwire
 
-SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def random_lifetimes(seed: int, n: int, max_size: int = 64, steps: int = 12) -> Lifetimes:
@@ -57,7 +57,7 @@ def test_every_algorithm_verifies_and_the_portfolio_wins(seed, n, alignment):
     assert arenas["portfolio"] <= min(arenas[m] for m in members)
 
 
-@SETTINGS
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**9), st.integers(2, 25))
 def test_improvers_never_make_a_plan_worse(seed, n):
     lifetimes = random_lifetimes(seed, n, max_size=1000)

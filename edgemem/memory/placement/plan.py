@@ -99,6 +99,26 @@ def place_in_sequence(
     lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int, best_fit: bool = True
 ) -> list[int]:
     """Offsets when buffers are placed one by one in ``sequence`` (each at its best gap)."""
+
+    def choose(starts: np.ndarray, ends: np.ndarray, size: int, align: int) -> int:
+        return best_gap_arrays(starts, ends, size, align, best_fit)
+
+    return _place(lifetimes, sizes, sequence, alignment, choose)
+
+
+def place_on_top(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int) -> list[int]:
+    """Offsets when each buffer in ``sequence`` goes just above every placed buffer live with it (TVM USMP)."""
+
+    def choose(starts: np.ndarray, ends: np.ndarray, size: int, align: int) -> int:
+        top = int(ends.max()) if ends.size else 0
+        return -(-top // align) * align
+
+    return _place(lifetimes, sizes, sequence, alignment, choose)
+
+
+def _place(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int, choose) -> list[int]:
+    """Place buffers in ``sequence``; ``choose(starts, ends, size, align)`` picks each offset among
+    the occupied ranges of the placed buffers live at the same time."""
     offsets = np.zeros(len(lifetimes), dtype=np.int64)
     size_arr = np.asarray(sizes, dtype=np.int64)
     index = OverlapIndex(lifetimes)
@@ -109,23 +129,7 @@ def place_in_sequence(
         others = index.overlapping(b)
         others = others[size_arr[others] > 0]
         starts = offsets[others]
-        offsets[b] = best_gap_arrays(starts, starts + size_arr[others], int(size_arr[b]), align, best_fit)
-        index.add(b)
-    return [int(o) for o in offsets]
-
-
-def place_on_top(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int) -> list[int]:
-    """Offsets when each buffer in ``sequence`` goes just above every placed buffer live with it (TVM USMP)."""
-    offsets = np.zeros(len(lifetimes), dtype=np.int64)
-    size_arr = np.asarray(sizes, dtype=np.int64)
-    index = OverlapIndex(lifetimes)
-    align = max(1, alignment)
-    for b in sequence:
-        if size_arr[b] == 0:
-            continue
-        others = index.overlapping(b)
-        top = int((offsets[others] + size_arr[others]).max()) if others.size else 0
-        offsets[b] = -(-top // align) * align
+        offsets[b] = choose(starts, starts + size_arr[others], int(size_arr[b]), align)
         index.add(b)
     return [int(o) for o in offsets]
 

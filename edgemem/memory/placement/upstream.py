@@ -27,29 +27,26 @@ def _descending_names(names: tuple[str, ...]) -> list[int]:
     return rank
 
 
-def tflite(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
+def _planned(name: str, lifetimes: Lifetimes, alignment_bytes: int, key, on_top: bool) -> ArenaPlan:
     sizes = aligned_sizes(lifetimes, alignment_bytes)
-    sequence = sorted(range(len(lifetimes)), key=lambda b: (-sizes[b], lifetimes.first_step[b], b))
-    return plan_from_offsets("tflite", place_in_sequence(lifetimes, sizes, sequence, alignment_bytes), sizes)
+    conflicts = conflict_counts(lifetimes) if on_top else []
+    rank = _descending_names(lifetimes.names) if on_top else []
+    sequence = sorted(range(len(lifetimes)), key=lambda b: key(b, sizes, conflicts, rank))
+    place = place_on_top if on_top else place_in_sequence
+    return plan_from_offsets(name, place(lifetimes, sizes, sequence, alignment_bytes), sizes)
+
+
+def tflite(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
+    return _planned("tflite", lifetimes, alignment_bytes, lambda b, s, c, r: (-s[b], lifetimes.first_step[b], b), False)
 
 
 def onnxsim(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    sizes = aligned_sizes(lifetimes, alignment_bytes)
-    sequence = sorted(range(len(lifetimes)), key=lambda b: (-sizes[b], lifetimes.names[b]))
-    return plan_from_offsets("onnxsim", place_in_sequence(lifetimes, sizes, sequence, alignment_bytes), sizes)
+    return _planned("onnxsim", lifetimes, alignment_bytes, lambda b, s, c, r: (-s[b], lifetimes.names[b]), False)
 
 
 def tvm_by_size(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    sizes = aligned_sizes(lifetimes, alignment_bytes)
-    conflicts = conflict_counts(lifetimes)
-    rank = _descending_names(lifetimes.names)
-    sequence = sorted(range(len(lifetimes)), key=lambda b: (-sizes[b], -conflicts[b], rank[b]))
-    return plan_from_offsets("tvm_by_size", place_on_top(lifetimes, sizes, sequence, alignment_bytes), sizes)
+    return _planned("tvm_by_size", lifetimes, alignment_bytes, lambda b, s, c, r: (-s[b], -c[b], r[b]), True)
 
 
 def tvm_by_conflicts(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    sizes = aligned_sizes(lifetimes, alignment_bytes)
-    conflicts = conflict_counts(lifetimes)
-    rank = _descending_names(lifetimes.names)
-    sequence = sorted(range(len(lifetimes)), key=lambda b: (-conflicts[b], -sizes[b], rank[b]))
-    return plan_from_offsets("tvm_by_conflicts", place_on_top(lifetimes, sizes, sequence, alignment_bytes), sizes)
+    return _planned("tvm_by_conflicts", lifetimes, alignment_bytes, lambda b, s, c, r: (-c[b], -s[b], r[b]), True)

@@ -4,11 +4,12 @@
    a good incumbent fast, which is what branch and bound prunes against and what is returned
    if nothing else finishes.
 2. ``search``: best-first dynamic programming over units; proved optimal when it finishes.
-3. CP-SAT (``cpsat``), where OR-Tools is installed and the segment is small enough: an exact
-   model of the same problem under the remaining time, hinted with the best order; its proved
-   objective bound and any better order it finds are kept.
-4. ``windows`` for segments too large for both: exact re-ordering of windows of the best order
-   (large-neighbourhood search) and lower bounds from relaxed windows.
+3. If it does not finish: a wider beam, then ``windows`` (exact re-ordering of windows of the
+   best order, and lower bounds from relaxed windows), then CP-SAT (``cpsat``, where OR-Tools is
+   installed and the segment has at most ``CPSAT_MAX_NODES`` nodes: an exact model of the same
+   problem under the remaining time, hinted with the best order; its proved objective bound and
+   any better order it finds are kept).
+4. Segments of more than ``EXACT_MAX_UNITS`` units go to ``windows`` directly.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from edgemem.memory.schedule.search import UnitSearch
 EXACT_MAX_UNITS = 400  # larger segments go to the window search
 CPSAT_MAX_NODES = 400
 BEAM_SHARE = 0.1  # of the segment's time
-DP_SHARE = 0.75  # of the segment's time, when CP-SAT can use the rest
+DP_SHARE = 0.6  # of the segment's time; the fallbacks share the rest
 BEAM_WIDTHS = (16, 64, 256, 1024)
+WIDE_BEAM, WIDE_BEAM_SHARE = 4096, 0.25  # after an unfinished search: a wider beam, on this share of what is left
+WINDOW_SHARE = 0.7  # of what is left then: windows; CP-SAT gets the rest
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,7 @@ def improve_segment(model: MemModel, order: tuple[int, ...], bound: int, deadlin
     if peak <= max(lower, bound):
         method = "beam search meets the proved bound" if peak <= lower else "beam search meets another segment's bound"
         return Improved(order, peak, min(lower, peak), peak <= lower, 0, f"{what}: {method}")
-    fallback = cpsat.available() and model.n <= CPSAT_MAX_NODES
-    dp_deadline = start + span * (DP_SHARE if fallback else 1.0)
+    dp_deadline = start + span * DP_SHARE
     outcome = search.run(peak, dp_deadline, max_states)
     if outcome.order is not None:
         order, peak = outcome.order, outcome.peak
@@ -76,8 +78,24 @@ def improve_segment(model: MemModel, order: tuple[int, ...], bound: int, deadlin
         return Improved(order, peak, peak, True, outcome.states,
                         f"{what}: dynamic programming proved optimal ({outcome.states} states)")
     method = f"{what}: dynamic programming stopped after {outcome.states} states"
+    states = outcome.states
     left = deadline - time.perf_counter()
-    if fallback and left > 0.2:
+    found = search.beam(WIDE_BEAM, time.perf_counter() + left * WIDE_BEAM_SHARE)
+    if found is not None and found[1] < peak:
+        order, peak = found
+        method += f"; a {WIDE_BEAM}-wide beam found a better order"
+    left = deadline - time.perf_counter()
+    fallback = cpsat.available() and model.n <= CPSAT_MAX_NODES
+    if left > 0.2 and peak > lower:
+        share = WINDOW_SHARE if fallback else 1.0
+        windowed = windows.improve(model, order, peak, bound, time.perf_counter() + left * share, max_states)
+        lower = max(lower, windowed.lower_bound)
+        states += windowed.states
+        if windowed.peak < peak:
+            order, peak = windowed.order, windowed.peak
+        method += f"; {windowed.method}"
+    left = deadline - time.perf_counter()
+    if fallback and left > 0.2 and peak > lower:
         solved = cpsat.solve(model, order, peak, left)
         if solved is not None:
             lower = max(lower, solved.lower_bound)
@@ -85,4 +103,4 @@ def improve_segment(model: MemModel, order: tuple[int, ...], bound: int, deadlin
                 order, peak = solved.order, solved.peak
             method += "; CP-SAT " + ("proved optimal" if solved.proved else "stopped at the time limit")
     assert peak_of(model, order) == peak, "segment order peak disagrees with the model"
-    return Improved(order, peak, min(lower, peak), lower >= peak, outcome.states, method)
+    return Improved(order, peak, min(lower, peak), lower >= peak, states, method)

@@ -201,7 +201,8 @@ class UnitSearch:
             if best_g[udone] < g:
                 continue
             expanded += 1
-            if expanded % CHECK_EVERY == 0 and (time.perf_counter() > deadline or states > max_states):
+            if expanded % CHECK_EVERY == 0 and (time.perf_counter() > deadline or states > max_states
+                                                or len(best_g) > 4 * max_states):
                 return self._outcome(parent, found, upper, min(f, upper), False, states)
             # profiles of the ready units in this state; those that free what they allocate,
             # by increasing peak, to see which of them the headroom of a child lets through

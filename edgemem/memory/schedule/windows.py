@@ -23,6 +23,7 @@ from edgemem.memory.schedule.model import MemModel, ancestor_masks, peak_of, pro
 from edgemem.memory.schedule.search import UnitSearch
 
 WINDOWS = (40, 90, 160, 250)  # nodes per window: the first size, then larger ones where it fails
+BOUND_WINDOWS = (90, 160, 40, 250)  # relaxed windows: mid-size first (tighter than 40, still solvable)
 WINDOW_SECONDS = 2.0  # at most per exact window search
 ORDER_SHARE = 0.5  # of the time: improving the order; the rest: the bound
 
@@ -89,25 +90,27 @@ def _region_centres(steps: list[int]) -> list[int]:
 
 
 def _bound(model, order, peak, stuck, deadline, max_states):
-    """The best relaxed-window bound: around the step the order search stuck at, then the highest windows."""
+    """The best relaxed-window bound: windows of growing size, around the step the order search
+    stuck at first, then around the highest steps of the order; each search time-boxed."""
     anc = ancestor_masks(model, order)
     profile = profile_of(model, order)
-    width = WINDOWS[0]
-    half = width // 2
-    windows = [(max(0, stuck - size // 2), size) for size in WINDOWS] if stuck is not None else []
-    starts = sorted(range(0, max(1, len(order) - half), half), key=lambda lo: -max(profile[lo:lo + width]))
-    windows += [(lo, width) for lo in starts]
+    tops = sorted(range(len(order)), key=lambda s: -profile[s])
     best = solved = states = 0
-    for lo, size in windows:
-        if best >= peak or time.perf_counter() >= deadline:
-            break
-        if max(profile[lo:lo + size]) <= best:
-            continue
-        sub = relaxed(model, order[lo:lo + size], anc)
-        search = UnitSearch(sub, coarsen(sub, range(sub.n)))
-        budget = min(WINDOW_SECONDS, deadline - time.perf_counter())
-        outcome = search.run(peak + 1, time.perf_counter() + budget, max_states)
-        states += outcome.states
-        best = max(best, outcome.lower_bound, search.static_bound)
-        solved += outcome.finished
+    tried: set[tuple[int, int]] = set()
+    for size in BOUND_WINDOWS:
+        centres = ([stuck] if stuck is not None else []) + tops[:: max(1, size // 4)]
+        for centre in centres:
+            lo = max(0, min(centre - size // 2, len(order) - size))
+            if best >= peak or time.perf_counter() >= deadline:
+                return best, solved, states
+            if (lo, size) in tried or max(profile[lo:lo + size]) <= best:
+                continue
+            tried.add((lo, size))
+            sub = relaxed(model, order[lo:lo + size], anc)
+            search = UnitSearch(sub, coarsen(sub, range(sub.n)))
+            budget = min(WINDOW_SECONDS, deadline - time.perf_counter())
+            outcome = search.run(peak + 1, time.perf_counter() + budget, max_states)
+            states += outcome.states
+            best = max(best, outcome.lower_bound, search.static_bound)
+            solved += outcome.finished
     return best, solved, states
