@@ -11,9 +11,10 @@ Two sources, chosen per block by measured cost (``CostEstimate.choose``):
   permutation of epoch e depends only on (seed, e)). A cache stores one view of each example,
   so it is only allowed without augmentation, and only when it takes at most half the free disk.
 
-``measure_cost`` times a block on a real batch (the truncated teacher, one replacement training
-step); ``measure_machine`` measures once per worker what every block shares (disk write and
-read throughput, the splice evaluation).
+``measure_prefixes`` times the truncated teacher of every block from one forward pass with
+hooks; ``measure_cost`` times a replacement training step on the block's real activations;
+``measure_machine`` measures once per worker what every block shares (disk write and read
+throughput, the splice evaluation).
 """
 
 from __future__ import annotations
@@ -201,13 +202,36 @@ def measure_machine(teacher: nn.Module, batches: BatchSource, scratch: Path, dev
     return MachineCosts(write_s / nbytes, read_s / nbytes, 2 * eval_batches * forward_s, _free_bytes(scratch))
 
 
-def measure_cost(teacher: nn.Module, block: Block, make_replacement: Callable[[], nn.Module], batches: BatchSource,
-                 epochs: int, lr: float, steps: int, machine: MachineCosts, device: torch.device) -> CostEstimate:
-    """Time one block's truncated teacher and training step on a real batch (nothing is trained for real)."""
-    truncated = TruncatedTeacher(teacher, block.path)
+def measure_prefixes(teacher: nn.Module, blocks: list[Block], batches: BatchSource, device: torch.device) -> dict[str, float]:
+    """Seconds from the start of one teacher forward to each block's output: every block's truncated-teacher
+    cost from a single timed pass (after a warm-up pass), with forward hooks stamping the time."""
     x = batches.x_train[: batches.batch_size].to(device)
-    prefix_s = _timed(lambda: truncated(x), steps, device)
-    inputs, targets = truncated(x)
+    stamps: dict[str, float] = {}
+
+    def stamp(key):
+        def hook(module, args, output):
+            _sync(device)
+            stamps[key] = time.perf_counter()
+        return hook
+
+    handles = [teacher.get_submodule(b.path).register_forward_hook(stamp(b.key)) for b in blocks]
+    try:
+        with torch.no_grad():
+            teacher(x)
+            _sync(device)
+            began = time.perf_counter()
+            teacher(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {b.key: stamps[b.key] - began for b in blocks}
+
+
+def measure_cost(teacher: nn.Module, block: Block, make_replacement: Callable[[], nn.Module], batches: BatchSource,
+                 epochs: int, lr: float, steps: int, machine: MachineCosts, prefix_s: float, device: torch.device) -> CostEstimate:
+    """Time one replacement training step on the block's real teacher activations (nothing is trained for real)."""
+    x = batches.x_train[: batches.batch_size].to(device)
+    inputs, targets = TruncatedTeacher(teacher, block.path)(x)
     replacement = make_replacement().train()
     optimizer = torch.optim.RMSprop(replacement.parameters(), lr=lr)
 

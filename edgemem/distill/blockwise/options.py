@@ -26,7 +26,7 @@ class BlockwiseOptions:
     threshold: float = 0.05  # keep a replacement while teacher accuracy - student accuracy <= this
     activations: str = "auto"  # auto (measured: cache when cheaper), on_the_fly (truncated teacher), cache (disk)
     scheduler: str = "lpt"  # lpt | round_robin (edgemem.distill.blockwise.schedule.SCHEDULERS)
-    profile_steps: int = 3  # timed steps per block for the cost estimates (after one warm-up step)
+    profile_steps: int = 2  # timed training steps per block for the cost estimates (after one warm-up step)
     finetune: bool = True  # fine-tune the reassembled student end to end with KD ([train], --epochs)
     max_restarts: int = 0  # torchrun --max-restarts when edgemem starts torchrun (elastic restarts)
     timeout_s: float = 21600.0  # how long a worker waits for the others at a synchronisation point

@@ -173,10 +173,23 @@ def _plan(ctx: Context, teacher, device) -> Plan:
 
 def _nonnegative_outputs(teacher, blocks: list[Block], batches, device) -> dict[str, bool]:
     """Whether each block's teacher output is >= 0 on a real batch (then the separable pair ends in ReLU)."""
-    from edgemem.distill.blockwise.activations import TruncatedTeacher
+    import torch
 
-    x = batches.x_train[: batches.batch_size].to(device)
-    return {b.key: bool((TruncatedTeacher(teacher, b.path)(x)[1] >= 0).all()) for b in blocks}
+    found: dict[str, bool] = {}
+
+    def check(key):
+        def hook(module, args, output):
+            found[key] = bool((output >= 0).all())
+        return hook
+
+    handles = [teacher.get_submodule(b.path).register_forward_hook(check(b.key)) for b in blocks]
+    try:
+        with torch.no_grad():
+            teacher(batches.x_train[: batches.batch_size].to(device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return found
 
 
 def _check_replacements(ctx: Context, teacher, blocks: list[Block], final_relu: dict[str, bool]) -> None:
@@ -228,19 +241,20 @@ def _job(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, blo
 
 def _measure(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, todo: list[Block]) -> dict[str, CostEstimate]:
     """Every worker measures its share of the remaining blocks; everyone gets all estimates."""
-    from edgemem.distill.blockwise.activations import measure_cost, measure_machine
+    from edgemem.distill.blockwise.activations import measure_cost, measure_machine, measure_prefixes
     from edgemem.distill.blockwise.train import new_replacement
 
     opts = ctx.config.blockwise
     local = {}
     mine = todo[comm.rank::comm.world]
-    began = time.perf_counter()  # the machine probe counts toward this worker's first block
+    began = time.perf_counter()  # the shared probes count toward this worker's first block
     if mine:
         machine = measure_machine(teacher, plan.batches, store.root / "scratch", device, opts.profile_steps)
+        prefixes = measure_prefixes(teacher, mine, plan.batches, device)
     for block in mine:
         job = _job(ctx, plan, store, comm, teacher, device, block, "on_the_fly", 0.0)
         estimate = measure_cost(teacher, block, lambda: new_replacement(job), plan.batches, opts.epochs, opts.lr,
-                                opts.profile_steps, machine, device)
+                                opts.profile_steps, machine, prefixes[block.key], device)
         local[block.key] = replace(estimate, profile_s=time.perf_counter() - began)
         began = time.perf_counter()
     merged: dict[str, CostEstimate] = {}
