@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from edgemem.cli import app
@@ -26,14 +27,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def teacher_weights(tmp_path_factory):
     """A resnet-mini teacher trained briefly on digits (shared by every run here)."""
-    import torch
-
-    from edgemem.distill.config import DistillConfig, TrainConfig, resolve_weights
+    from edgemem.distill.config import DataOptions, DistillConfig, TrainConfig, resolve_weights
+    from edgemem.distill.data import load_dataset
     from edgemem.distill.data.loader import BatchSource
     from edgemem.distill.trainers import get_trainer
     from edgemem.distill.trainers.base import TrainJob
     from edgemem.distill.zoo import build_model
-    from tests.distill.test_blockwise_parts import load_dataset, DataOptions
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -51,7 +50,7 @@ def teacher_weights(tmp_path_factory):
     return path
 
 
-def write_config(folder: Path, teacher_weights: Path, block_epochs: int, **blockwise) -> Path:
+def write_config(folder: Path, teacher_weights: Path, block_epochs: int, device: str = "cpu", **blockwise) -> Path:
     extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in blockwise.items())
     path = folder / "run.toml"
     path.write_text(f"""method = "blockwise"
@@ -62,6 +61,7 @@ epochs = 2
 [train]
 threads = 1
 batch_size = 64
+device = {json.dumps(device)}
 [data]
 train_size = 500
 [blockwise]
@@ -79,8 +79,8 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def torchrun(config: Path, out: Path, *extra: str, max_restarts: int = 0) -> list[str]:
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+def torchrun(config: Path, out: Path, *extra: str, max_restarts: int = 0, workers: int = 2) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(workers),
             "--max-restarts", str(max_restarts), "-m", "edgemem", "distill", "--config", str(config), "--out", str(out), *extra]
 
 
@@ -198,3 +198,17 @@ def test_torchrun_elastic_restart_picks_up_where_the_killed_worker_stopped(tmp_p
     document = json.loads(stdout)
     assert document["blockwise"]["reused_blocks"] >= 1 and len(document["blockwise"]["blocks"]) == 7
     assert document["blockwise"]["finetuned_accuracy"] is None and document["student"]["training"] is None
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU with CUDA")
+def test_nccl_workers_on_gpus(tmp_path, teacher_weights):
+    """One worker per GPU (up to two) with NCCL for the DDP fine-tune; objects travel through gloo."""
+    workers = min(2, torch.cuda.device_count())
+    config = write_config(tmp_path, teacher_weights, block_epochs=2, device="cuda")
+    run = subprocess.run(torchrun(config, tmp_path / "out", "--json", workers=workers), cwd=tmp_path, env=worker_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    document = json.loads(run.stdout)
+    assert (document["blockwise"]["workers"], document["blockwise"]["backend"]) == (workers, "nccl")
+    assert len(document["blockwise"]["blocks"]) == 7 and document["student"]["accuracy"] is not None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import statistics
 import time
 from dataclasses import dataclass
@@ -193,7 +194,7 @@ class MachineCosts:
 def measure_machine(teacher: nn.Module, batches: BatchSource, scratch: Path, device: torch.device, steps: int) -> MachineCosts:
     """Disk throughput (a 4 MiB batch of activations) and the splice evaluation's cost."""
     sample = torch.randn(1024, 1024)
-    write_s, read_s = _io_times(sample, sample, scratch / f"probe-{os.getpid()}", steps)
+    write_s, read_s = _io_times(sample, sample, scratch / f"probe-{socket.gethostname()}-{os.getpid()}", steps)
     eval_x = batches.x_test[: batches.eval_batch_size].to(device)
     with torch.no_grad():
         forward_s = _timed(lambda: teacher(eval_x), 1, device)

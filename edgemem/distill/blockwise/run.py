@@ -1,8 +1,8 @@
 """``distill_blockwise(config, progress) -> DistillResult``: one ``edgemem distill --method blockwise``
 run on this worker (the result on rank 0, ``None`` on the others).
 
-1. Data and teacher as in every distill run (part B's ``prepare_teacher``: rank 0 trains or
-   loads it first, the other workers then load it from the teacher cache).
+1. Data and teacher as in every distill run (part B's ``prepare_teacher`` on rank 0, which may
+   train and cache the teacher; the other workers receive its weights from rank 0).
 2. Blocks (``blocks.py``) and their fingerprints; blocks finished by an earlier run (on any
    worker's disk) are reused, never retrained.
 3. Costs: the workers measure the remaining blocks between them (``activations.measure_cost``;
@@ -122,12 +122,17 @@ def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
 # ---- teacher and plan ------------------------------------------------------------------------
 
 def _teacher(ctx: Context, comm):
-    """Rank 0 prepares the teacher first (it may train and cache it); then the others load it."""
+    """Rank 0 prepares the teacher (it may train and cache it) and sends its weights to the others,
+    so workers on other machines need neither the teacher cache nor the weights file."""
+    from edgemem.distill.teacher import load_teacher
+
+    teacher = training = None
     if comm.rank == 0:
         teacher, training = prepare_teacher(ctx)
-    comm.barrier()
+    state = comm.broadcast({k: v.cpu() for k, v in teacher.state_dict().items()} if comm.rank == 0 else None)
     if comm.rank != 0:
-        teacher, training = prepare_teacher(ctx)
+        teacher = load_teacher(ctx.config.teacher, ctx.dataset.num_classes, ctx.dataset.in_channels, None)
+        teacher.load_state_dict(state)
     return teacher, training
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -158,7 +158,3 @@ def spliced(model: nn.Module, path: str, replacement: nn.Module):
 def spliced_accuracy(teacher: nn.Module, path: str, replacement: nn.Module, batches: BatchSource) -> float:
     with spliced(teacher, path, replacement):
         return accuracy(teacher, batches)
-
-
-def record_json(record: BlockRecord) -> dict:
-    return asdict(record)
