@@ -12,8 +12,6 @@ Called by the distill command once its flags and ``--config`` are merged and val
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from edgemem.distill.config import DistillConfig
 from edgemem.errors import ExitCode
 from edgemem.output import Output
@@ -25,12 +23,9 @@ def run_blockwise(settings: DistillConfig, out: Output) -> int:
 
     if not under_torchrun() and settings.blockwise.workers > 1:
         return launch(settings)
-    from dataclasses import replace
-
+    from edgemem.cli.distill import finish
     from edgemem.distill.blockwise.run import distill_blockwise
-    from edgemem.distill.run import write_report
     from edgemem.output.blockwise import BlockwiseDisplay
-    from edgemem.output.distill import render_distill_result, write_distill_plot
 
     progress = BlockwiseDisplay(out)
     try:
@@ -40,12 +35,4 @@ def run_blockwise(settings: DistillConfig, out: Output) -> int:
         progress.phase_end()
     if result is None:  # a worker other than rank 0
         return ExitCode.OK
-    plot_path = Path(settings.plot) if settings.plot else settings.out_dir / "report.png"
-    with out.status(f"drawing {plot_path}"):
-        result = replace(result, plot_path=str(write_distill_plot(result, plot_path)))
-    write_report(result)
-    if settings.json:
-        out.emit_json(result.to_json())
-    else:
-        render_distill_result(result, out)
-    return record_exit_code(settings, ExitCode.OK if result.fits else ExitCode.OVER_BUDGET)
+    return record_exit_code(settings, finish(result, settings, out))

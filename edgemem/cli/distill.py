@@ -41,10 +41,7 @@ def distill(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema edgemem.distill_result/1) on stdout."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation, batch order and augmentation (default 0)."),
 ) -> int:
-    from dataclasses import replace
-
     from edgemem.distill.config import DistillConfig, apply_overrides, load_config
-    from edgemem.errors import ExitCode
     from edgemem.output import Output
 
     from edgemem.errors import UsageError
@@ -67,14 +64,25 @@ def distill(
 
         return run_blockwise(settings, out_)
 
-    from edgemem.distill.run import distill as run_distill, write_report
-    from edgemem.output.distill import DistillProgress, render_distill_result, write_distill_plot
+    from edgemem.distill.run import distill as run_distill
+    from edgemem.output.distill import DistillProgress
 
     progress = DistillProgress(out_)
     try:
         result = run_distill(settings, progress)
     finally:
         progress.phase_end()
+    return finish(result, settings, out_)
+
+
+def finish(result, settings, out_) -> int:
+    """Draw the plot, write report.json, print the table or the --json document; the result's exit code."""
+    from dataclasses import replace
+
+    from edgemem.distill.run import write_report
+    from edgemem.errors import ExitCode
+    from edgemem.output.distill import render_distill_result, write_distill_plot
+
     plot_path = Path(settings.plot) if settings.plot else settings.out_dir / "report.png"
     with out_.status(f"drawing {plot_path}"):
         result = replace(result, plot_path=str(write_distill_plot(result, plot_path)))

@@ -34,20 +34,15 @@ from edgemem.distill.blockwise.schedule import Assignment, assign, round_robin
 from edgemem.distill.blockwise.store import BlockStore
 from edgemem.distill.config import DistillConfig, resolve_weights
 from edgemem.distill.result import DistillResult
-from edgemem.distill.run import Context, budget_verdict, prepare_teacher, summarize, versions, write_report
+from edgemem.distill.run import Context, SilentProgress, budget_verdict, prepare_teacher, summarize, versions, write_report
 from edgemem.errors import ConfigError
 
 METHOD = "blockwise"
 
 
-class SilentBlockwiseProgress:
+class SilentBlockwiseProgress(SilentProgress):
     """The progress sink of workers other than rank 0 (and of library calls without one)."""
 
-    def phase(self, name, epochs, steps_per_epoch, start_epoch=0): ...
-    def step(self, epoch, loss): ...
-    def epoch_end(self, metrics): ...
-    def phase_end(self): ...
-    def note(self, text): ...
     def blocks_planned(self, keys, reused, assignment, estimates): ...
     def workers_status(self, statuses): ...
     def blocks_finished(self): ...
@@ -94,6 +89,8 @@ def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
     dataset = load_dataset(config.dataset, config.data_path, config.data)
     ctx = Context(config, dataset, progress, [])
     progress.note(f"{dataset.describe()}; {comm.world} worker(s), backend {comm.backend}")
+    if comm.backend != "local" and config.blockwise.workers not in (1, comm.world):
+        ctx.note(f"--workers {config.blockwise.workers} is ignored under torchrun, which started {comm.world} workers")
     teacher, teacher_training = _teacher(ctx, comm)
     teacher = teacher.to(device).eval()
     for p in teacher.parameters():
