@@ -85,7 +85,6 @@ def analyze(
         from edgemem.output.analyze import render_memory_report
 
         render_memory_report(report, out)
-        _render_planner_extras(report, out)
         if plot is not None:
             out.info(f"plot written to {plot}")
     if report.budget is not None and not report.budget.fits:
@@ -124,25 +123,3 @@ def _planner_extras(report, graph, options, model: Path, write_order: Optional[P
                 "ONNX Runtime's outputs of the reordered file differ from the original's",)
             report = replace(report, ort_peaks=peaks, notes=notes)
     return report
-
-
-def _render_planner_extras(report, out) -> None:
-    from edgemem.units import format_bytes
-
-    if report.capabilities:
-        out.console.print("in-place capabilities (opt-in rules a kernel library must support), best plan with each:", markup=False)
-        for row in report.capabilities:
-            label = "+ " + " + ".join(row.rules) if row.rules else "safe rules only"
-            change = "" if not row.rules else (
-                f", saves {format_bytes(row.saving_bytes)}" if row.saving_bytes >= 0 else f", costs {format_bytes(-row.saving_bytes)}")
-            out.console.print(f"  {label:<28} {row.nodes:>4} nodes  peak {format_bytes(row.peak_bytes):>11}  "
-                              f"arena {format_bytes(row.arena_bytes):>11}{change}", markup=False)
-    if report.written_order:
-        out.console.print(f"model with its nodes in the {report.best.name} order written to {report.written_order}", markup=False)
-    if report.ort_peaks:
-        by = {(p.model, p.execution_order): p for p in report.ort_peaks}
-        for order, label in (("file", "in file order"), ("default", "in its own default order")):
-            if ("original", order) in by:
-                a, b = by[("original", order)], by[("reordered", order)]
-                out.console.print(f"ONNX Runtime, measured {label}: original {format_bytes(a.requested_peak_bytes)}, "
-                                  f"reordered {format_bytes(b.requested_peak_bytes)} (CPU arena bytes in use at the peak)", markup=False)

@@ -33,6 +33,7 @@ def render_memory_report(report: MemoryReport, out: Output) -> None:
             continue
         shown[key] = order.name
         c.print(peak_table(order))
+    render_capabilities(report, out)
     c.print(verdict_text(report))
 
 
@@ -100,3 +101,27 @@ def verdict_text(report: MemoryReport) -> Text:
 
 def budget_text(budget_bytes: int) -> str:
     return f"{budget_bytes:,} bytes ({format_bytes(budget_bytes, binary=False)} = {format_bytes(budget_bytes)})"
+
+
+def render_capabilities(report: MemoryReport, out: Output) -> None:
+    """Opt-in in-place rules compared, the written order and ONNX Runtime's measured peaks."""
+    c = out.console
+    if report.capabilities:
+        table = Table(title="in-place capabilities (opt-in rules a kernel library must support): best plan with each", title_justify="left")
+        for name, justify in [("rules", "left"), ("nodes", "right"), ("peak", "right"), ("arena", "right"), ("vs safe rules only", "right")]:
+            table.add_column(name, justify=justify)
+        for row in report.capabilities:
+            label = "+ " + " + ".join(row.rules) if row.rules else "safe rules only"
+            change = "-" if not row.rules else (
+                f"saves {format_bytes(row.saving_bytes)}" if row.saving_bytes >= 0 else f"costs {format_bytes(-row.saving_bytes)}")
+            table.add_row(label, str(row.nodes), format_bytes(row.peak_bytes), format_bytes(row.arena_bytes), change)
+        c.print(table)
+    if report.written_order:
+        c.print(f"model with its nodes in the {report.best.name} order written to {report.written_order}", markup=False)
+    if report.ort_peaks:
+        by = {(p.model, p.execution_order): p for p in report.ort_peaks}
+        for order, label in (("file", "in file order"), ("default", "in its own default order")):
+            if ("original", order) in by and ("reordered", order) in by:
+                a, b = by[("original", order)], by[("reordered", order)]
+                c.print(f"ONNX Runtime, measured {label}: original {format_bytes(a.requested_peak_bytes)}, "
+                        f"reordered {format_bytes(b.requested_peak_bytes)} (CPU arena bytes in use at the peak)", markup=False)
