@@ -84,6 +84,26 @@ def torchrun(config: Path, out: Path, *extra: str, max_restarts: int = 0, worker
             "--max-restarts", str(max_restarts), "-m", "edgemem", "distill", "--config", str(config), "--out", str(out), *extra]
 
 
+def start(argv: list[str], cwd: Path, **kwargs) -> subprocess.Popen:
+    """torchrun in a session of its own, so a failed test can end it together with its workers."""
+    return subprocess.Popen(argv, cwd=cwd, env=worker_env(), start_new_session=True, **kwargs)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def run_to_end(argv: list[str], cwd: Path, timeout_s: float = 300) -> tuple[int, str, str]:
+    process = start(argv, cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    finally:
+        stop(process)
+    return process.returncode, stdout, stderr
+
+
 def blocks_of(document: dict) -> dict[str, dict]:
     return {b["key"]: b for b in document["blockwise"]["blocks"]}
 
@@ -93,10 +113,9 @@ def test_two_torchrun_workers_match_one_process(tmp_path, teacher_weights):
     one = runner.invoke(app, ["distill", "--config", str(config), "--out", str(tmp_path / "one"), "--json"])
     assert one.exit_code == 0, one.output
     single = json.loads(one.stdout)
-    run = subprocess.run(torchrun(config, tmp_path / "two", "--json"), cwd=tmp_path, env=worker_env(),
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    double = json.loads(run.stdout)  # rank 0 alone prints: one JSON document
+    code, stdout, stderr = run_to_end(torchrun(config, tmp_path / "two", "--json"), tmp_path)
+    assert code == 0, stderr[-3000:]
+    double = json.loads(stdout)  # rank 0 alone prints: one JSON document
     assert single["schema"] == double["schema"] == "edgemem.distill_result/1" and double["method"] == "blockwise"
     assert (single["blockwise"]["workers"], single["blockwise"]["backend"]) == (1, "local")
     assert (double["blockwise"]["workers"], double["blockwise"]["backend"]) == (2, "gloo")
@@ -159,13 +178,12 @@ def test_killed_worker_then_rerun_finishes_without_retraining_finished_blocks(tm
     config = write_config(tmp_path, teacher_weights, block_epochs=6)
     out = tmp_path / "out"
     with open(tmp_path / "torchrun.log", "wb") as log:
-        process = subprocess.Popen(torchrun(config, out), cwd=tmp_path, env=worker_env(), stdout=log, stderr=log)
+        process = start(torchrun(config, out), tmp_path, stdout=log, stderr=log)
         try:
             _kill_rank_one_after_first_block(process, out)
             assert process.wait(timeout=60) != 0
         finally:
-            if process.poll() is None:
-                process.kill()
+            stop(process)
     finished, partial = _finished(out), _in_training(out)
     assert 0 < len(finished) < 7, finished
     rerun = runner.invoke(app, ["distill", "--config", str(config), "--out", str(out), "--workers", "2", "--json"],
@@ -186,14 +204,13 @@ def test_killed_worker_then_rerun_finishes_without_retraining_finished_blocks(tm
 def test_torchrun_elastic_restart_picks_up_where_the_killed_worker_stopped(tmp_path, teacher_weights):
     config = write_config(tmp_path, teacher_weights, block_epochs=6, finetune=False)
     out = tmp_path / "out"
-    process = subprocess.Popen(torchrun(config, out, "--json", max_restarts=1), cwd=tmp_path, env=worker_env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process = start(torchrun(config, out, "--json", max_restarts=1), tmp_path, stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL)
     try:
         _kill_rank_one_after_first_block(process, out)
         stdout, _ = process.communicate(timeout=180)
     finally:
-        if process.poll() is None:
-            process.kill()
+        stop(process)
     assert process.returncode == 0
     document = json.loads(stdout)
     assert document["blockwise"]["reused_blocks"] >= 1 and len(document["blockwise"]["blocks"]) == 7
@@ -206,9 +223,8 @@ def test_nccl_workers_on_gpus(tmp_path, teacher_weights):
     """One worker per GPU (up to two) with NCCL for the DDP fine-tune; objects travel through gloo."""
     workers = min(2, torch.cuda.device_count())
     config = write_config(tmp_path, teacher_weights, block_epochs=2, device="cuda")
-    run = subprocess.run(torchrun(config, tmp_path / "out", "--json", workers=workers), cwd=tmp_path, env=worker_env(),
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    document = json.loads(run.stdout)
+    code, stdout, stderr = run_to_end(torchrun(config, tmp_path / "out", "--json", workers=workers), tmp_path)
+    assert code == 0, stderr[-3000:]
+    document = json.loads(stdout)
     assert (document["blockwise"]["workers"], document["blockwise"]["backend"]) == (workers, "nccl")
     assert len(document["blockwise"]["blocks"]) == 7 and document["student"]["accuracy"] is not None
