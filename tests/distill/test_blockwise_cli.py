@@ -116,3 +116,21 @@ def test_final_report_lines(capsys):
     out = " ".join(capsys.readouterr().out.split())  # lines wrap at the terminal width
     assert "1 block(s) on 2 worker(s) (gloo, lpt)" in out and "speedup 1.93x" in out
     assert "dropped" in out and "reused" in out and "1/2 replacements kept" in out
+
+
+def test_library_distill_runs_blockwise_for_method_blockwise(tmp_path, weights, one_thread):
+    from edgemem.distill.config import config_from_mapping
+    from edgemem.distill.run import distill
+
+    config = config_from_mapping({"method": "blockwise", "teacher": "resnet-mini", "teacher_weights": str(weights / "mini.pt"),
+                                  "dataset": "digits", "out": str(tmp_path / "lib"), "blocks": "residual",
+                                  "train": {"threads": 1}, "data": {"train_size": 150, "test_size": 60},
+                                  "blockwise": {"epochs": 1, "finetune": False, "scheduler": "round_robin"}})
+    torch.set_num_threads(2)
+    result = distill(config)
+    report = result.blockwise
+    assert result.method == "blockwise" and report.workers == 1 and report.backend == "local"
+    assert report.scheduler == "round_robin" and report.assignment == (("000-layers.0", "001-layers.1", "002-layers.2"),)
+    assert report.finetuned_accuracy is None and result.student.training is None
+    assert result.student.accuracy == pytest.approx(report.reassembled_accuracy)
+    assert torch.get_num_threads() == 2  # one thread while it ran, then the caller's setting again
