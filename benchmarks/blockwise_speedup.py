@@ -15,6 +15,9 @@ shared teacher cache, outside every measurement. Runs alternate 1, 2, 1, 2 ... w
 ``--repeats`` and the medians are compared. The machine's load average is printed next to every
 run: on a shared machine the ratio is only meaningful when nothing else runs.
 
+Next to the ratio it prints the machine's own ceiling, measured in the same run: N independent
+one-thread processes doing plain convolutions at once against one alone (no edgemem code).
+
 Data: the CIFAR-10 subset (``x_train``/``x_val``) when the file exists, else MNIST-1D generated
 locally (``--teacher resnet1d``).
 """
@@ -60,6 +63,35 @@ def prepare_teacher_once(config: Path) -> None:
     torch.set_num_threads(1)
     settings = load_config(config)
     prepare_teacher(Context(settings, load_dataset(settings.dataset, settings.data_path, settings.data), SilentProgress(), []))
+
+
+CEILING_WORK = """
+import time, torch
+torch.set_num_threads(1)
+conv = torch.nn.Conv2d(32, 32, 3, padding=1)
+x = torch.randn(64, 32, 32, 32)
+with torch.no_grad():
+    conv(x)
+    began = time.perf_counter()
+    for _ in range({steps}):
+        conv(x)
+print(time.perf_counter() - began)
+"""
+
+
+def machine_ceiling(workers: int, steps: int = 60) -> float:
+    """The machine's own ratio for ``workers`` independent one-thread processes doing the same
+    convolutions at once: workers x (compute time of one alone) / (the slowest one's compute time
+    among all at once). No distillation code: the best the blockwise phase could reach here."""
+    code = CEILING_WORK.format(steps=steps)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def compute_times(n: int) -> list[float]:
+        processes = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        return [float(process.communicate()[0]) for process in processes]
+
+    alone = statistics.median(compute_times(1)[0] for _ in range(2))
+    return workers * alone / max(compute_times(workers))
 
 
 def run_once(config: Path, out: Path, workers: int) -> dict:
@@ -119,14 +151,17 @@ def main(argv=None) -> int:
                       f"{row['wall_s']:.1f} s, {row['blocks']} blocks ({row['cache_blocks']} from the disk cache), "
                       f"predicted makespan {row['predicted_makespan_s']:.1f} s (round robin {row['round_robin_makespan_s']:.1f} s), "
                       f"load {row['load_before']:.2f} -> {row['load_after']:.2f}")
+        ceiling = {n: machine_ceiling(n) for n in workers[1:]}
     medians = {n: statistics.median(r["phase_s"] for r in rows if r["workers"] == n) for n in workers}
     base = medians[workers[0]]
     for n in workers[1:]:
         ratio = base / medians[n]
         print(f"speedup of the blockwise phase, {n} workers vs {workers[0]}: {ratio:.2f}x "
-              f"({base:.1f} s -> {medians[n]:.1f} s, efficiency {ratio / (n / workers[0]):.2f}; target >= 1.7x at 2 workers)")
+              f"({base:.1f} s -> {medians[n]:.1f} s, efficiency {ratio / (n / workers[0]):.2f}; target >= 1.7x at 2 workers); "
+              f"this machine's ceiling for {n} one-thread processes of plain convolutions: {ceiling[n]:.2f}x "
+              f"(load {os.getloadavg()[0]:.2f})")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "median_phase_s": medians}, indent=2))
+        args.json.write_text(json.dumps({"rows": rows, "median_phase_s": medians, "ceiling": ceiling}, indent=2))
     return 0
 
 
