@@ -70,7 +70,12 @@ def test_pooling_preserves_stride_weights_and_channels(name, shape, factors):
 
 
 def test_resnet18_matches_redistill_strides_and_red_config():
-    """ReDistill ImageNet ResNet-18: strides [2,2,1,2,2,2] -> [8,1,1,2,2,1], RED pairs of reed_dist_config.yaml."""
+    """ReDistill ImageNet ResNet-18: strides [2,2,1,2,2,2] -> [8,1,1,2,2,1], RED pairs of reed_dist_config.yaml.
+
+    One deliberate difference: the stem's RED block sits after the stem's BatchNorm and ReLU
+    (``relu``), not on the raw convolution output (``conv1``) that the config names; see
+    pooling.stem_feature_point and benchmarks/distill_mnist1d.py for why.
+    """
     student = derive_student(build_model("resnet18"), StudentSpec(pool_factor=2), (1, 3, 224, 224))
     m = student.model
     strides = [m.conv1.stride[0], m.maxpool.stride, m.layer1[0].conv1.stride[0], m.layer2[0].conv1.stride[0],
@@ -79,7 +84,7 @@ def test_resnet18_matches_redistill_strides_and_red_config():
     assert m.layer4[0].downsample[0].stride == (1, 1) and m.layer2[0].downsample[0].stride == (2, 2)
     pairs = [(p.student_point, p.teacher_point, p.channels) for p in student.red_pairs]
     assert pairs == [
-        ("red_blocks.conv1__out", "layer2.0", 64),
+        ("red_blocks.relu__out", "layer2.0", 64),
         ("red_blocks.layer2_0__in", "layer3.0:input", 64),
         ("red_blocks.layer2_0__out", "layer3.0", 128),
         ("red_blocks.layer3_0__in", "layer4.0:input", 128),
@@ -178,5 +183,5 @@ def test_signals_without_channel_axis():
     """MNIST-1D batches come as (N, 40): derivation and the RED pairing work on that input shape."""
     teacher = build_model("resnet1d")
     student = derive_student(teacher, StudentSpec(pool_factor=4), (1, 40))
-    assert [(p.student_point, p.teacher_point) for p in student.red_pairs] == [("red_blocks.conv1__out", "layers.2")]
+    assert [(p.student_point, p.teacher_point) for p in student.red_pairs] == [("red_blocks.relu__out", "layers.2")]
     assert student.model(torch.randn(5, 40)).shape == (5, 10)

@@ -69,6 +69,6 @@ def test_combined_spec_on_a_1d_model():
     student = derive_student(teacher, StudentSpec(pool_factor=4, conv="G(4)", width=0.5), (1, 1, 40))
     assert student.model.conv1.stride == (4,) and student.model.conv1.out_channels == 48
     assert [p.channels for p in student.red_pairs] == [48]
-    assert isinstance(student.model.red_blocks.conv1__out.gate[0], nn.Conv1d)
+    assert isinstance(student.model.red_blocks.relu__out.gate[0], nn.Conv1d)
     assert student.model(torch.randn(3, 40)).shape == (3, 10)
     assert student.spec.label() == "pool x4, G(4), width 0.5, RED"
