@@ -2,13 +2,15 @@
 
 Profiles are typed TOML, validated when loaded (every problem named with its file and key).
 Sizes are written as strings ("8GiB") and parsed by edgemem.units.parse_size. The directory is
-$EDGEMEM_PROFILES, else profiles/ next to the edgemem package (a source checkout).
+$EDGEMEM_PROFILES, else profiles/ next to the edgemem package (a source checkout), else
+<prefix>/share/edgemem/profiles where a wheel install puts them (pyproject's data-files).
 profiles/README.md documents the schema and units.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +51,11 @@ class DeviceProfile:
 
 def profiles_dir() -> Path:
     env = os.environ.get("EDGEMEM_PROFILES")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "profiles"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent / "profiles"
+    installed = Path(sys.prefix) / "share" / "edgemem" / "profiles"
+    return checkout if checkout.is_dir() or not installed.is_dir() else installed
 
 
 def list_profiles(directory: Path | None = None) -> list[str]:
@@ -69,13 +75,10 @@ def load_profile(name: str, directory: Path | None = None) -> DeviceProfile:
 
 
 def read_toml(path: Path) -> dict:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
-        try:
-            import tomli as tomllib
-        except ImportError:
-            raise ConfigError("reading profiles on Python 3.10 needs the tomli package", hint="pip install tomli") from None
+    else:  # a dependency on 3.10 (pyproject)
+        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)

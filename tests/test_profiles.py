@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from edgemem import profiles
 from edgemem.errors import ConfigError
 from edgemem.profiles import list_profiles, load_profile, profiles_dir
 
@@ -84,3 +87,23 @@ def test_name_must_match_the_file_and_lookup_by_directory(tmp_path):
     assert load_profile("board-c", tmp_path).budget_bytes == 6 << 30  # budget defaults to usable_memory
     with pytest.raises(ConfigError, match="known profiles: board-a, board-c"):
         load_profile("board-z", tmp_path)
+
+
+def test_profiles_dir_prefers_env_then_checkout_then_the_wheels_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("EDGEMEM_PROFILES", raising=False)
+    assert profiles.profiles_dir() == Path(profiles.__file__).resolve().parent.parent / "profiles"
+    # a wheel install: no profiles/ beside the package, the copies under <prefix>/share/edgemem/profiles
+    installed = tmp_path / "prefix" / "share" / "edgemem" / "profiles"
+    installed.mkdir(parents=True)
+    monkeypatch.setattr(profiles, "__file__", str(tmp_path / "site-packages" / "edgemem" / "profiles.py"))
+    monkeypatch.setattr(profiles.sys, "prefix", str(tmp_path / "prefix"))
+    assert profiles.profiles_dir() == installed
+    monkeypatch.setenv("EDGEMEM_PROFILES", str(tmp_path / "mine"))
+    assert profiles.profiles_dir() == tmp_path / "mine"
+
+
+def test_pyproject_ships_every_profile_in_the_wheel():
+    root = Path(__file__).resolve().parent.parent
+    data_files = profiles.read_toml(root / "pyproject.toml")["tool"]["setuptools"]["data-files"]
+    shipped = {p for pattern in data_files["share/edgemem/profiles"] for p in root.glob(pattern)}
+    assert {root / "profiles" / f"{name}.toml" for name in list_profiles()} <= shipped

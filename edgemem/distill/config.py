@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_type_hints
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # a dependency on 3.10 (pyproject)
+    import tomli as tomllib
 
 from edgemem.distill.blockwise.options import BlockwiseOptions, validate_blockwise
 from edgemem.distill.data import AUGMENTS, DATASETS
