@@ -9,6 +9,7 @@ of epoch e depend only on (seed, e), so the resumed run repeats the uninterrupte
 
 from __future__ import annotations
 
+import abc
 import math
 import random
 import time
@@ -81,7 +82,7 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
 
 
-class Trainer:
+class Trainer(abc.ABC):
     """Shared epoch loop. Subclasses set ``self.modules`` in ``build`` and implement ``step_loss``."""
 
     def __init__(self, job: TrainJob) -> None:
@@ -90,12 +91,13 @@ class Trainer:
         self.modules: dict[str, nn.Module] = {}
 
     # ---- what subclasses provide ----------------------------------------------------------
+    @abc.abstractmethod
     def build(self) -> None:
-        raise NotImplementedError
+        """Create ``self.modules`` (the models and heads this trainer updates)."""
 
+    @abc.abstractmethod
     def step_loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict, torch.Tensor]:
         """(loss, weighted parts, logits used for the train accuracy)."""
-        raise NotImplementedError
 
     def deployable(self) -> nn.Module:
         return self.job.model
