@@ -43,7 +43,7 @@ RESULT_SCHEMA = "edgemem.bench.result/1"
 PROBE_SCHEMA = "edgemem.bench.probe/1"
 SPEC_SCHEMA = "edgemem.bench.spec/1"
 BACKENDS = ("onnxruntime", "tvm", "tensorrt")
-# error code -> process exit status (kept equal to edgemem.bench.protocol.ERROR_EXIT)
+# error code -> process exit status (edgemem.bench.protocol re-exports these constants)
 ERROR_EXIT = {
     "bad_spec": 2,
     "backend_missing": 3,

@@ -1,7 +1,7 @@
 """The host's side of the agent protocol: versioned JSON messages on single lines. Stdlib only.
 
-The agent (edgemem/bench/agent.py) is uploaded as one file and cannot import this module, so it
-keeps its own copies of these constants; tests/bench/test_protocol.py checks they agree.
+The agent (edgemem/bench/agent.py) is uploaded as one file and cannot import this module, so the
+wire constants live there (stdlib only, importable) and this module takes them from it.
 """
 
 from __future__ import annotations
@@ -11,25 +11,16 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-SPEC_SCHEMA = "edgemem.bench.spec/1"
-RESULT_SCHEMA = "edgemem.bench.result/1"
-PROBE_SCHEMA = "edgemem.bench.probe/1"
-RESULT_PREFIX = "EDGEMEM-RESULT "
-PROGRESS_PREFIX = "EDGEMEM-PROGRESS "
+from edgemem.bench.agent import (  # noqa: F401  (re-exported: the host's names for the wire constants)
+    ERROR_EXIT,
+    PROBE_SCHEMA,
+    PROGRESS_PREFIX,
+    RESULT_PREFIX,
+    RESULT_SCHEMA,
+    SPEC_SCHEMA,
+)
 
-# agent error code -> its exit status, and what it means for the user
-ERROR_EXIT = {
-    "bad_spec": 2,
-    "backend_missing": 3,
-    "model_invalid": 4,
-    "build_failed": 5,
-    "out_of_memory": 6,
-    "timeout": 7,
-    "permission_limited": 8,
-    "cancelled": 9,
-    "internal": 10,
-    "run_failed": 11,
-}
+# agent error code (ERROR_EXIT: its exit status) -> what it means for the user
 ERROR_MEANING = {
     "bad_spec": "the job was malformed or referred to something not uploaded",
     "backend_missing": "the runtime is not installed on the device",
