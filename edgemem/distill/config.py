@@ -18,6 +18,7 @@ underscores) plus tables for what has no flag::
     [data]          train_size, test_size, augment, image_size, split_seed
     [blockwise]     method "blockwise": workers, blocks, replacement, epochs, batch_size, lr, lr_decay, threshold,
                     activations, scheduler, profile_steps, finetune, max_restarts, timeout_s (blockwise/options.py)
+    [denoise]       task = "denoise" (--task): schedule, Adam, EMA, loss weights, sampling (denoise/options.py)
 
 Flags given on the command line override the file. Unknown keys, wrong types and impossible
 values are ``ConfigError`` (one line naming the key), before any data is loaded.
@@ -39,6 +40,7 @@ else:  # a dependency on 3.10 (pyproject)
 
 from edgemem.distill.blockwise.options import BlockwiseOptions, validate_blockwise
 from edgemem.distill.data import AUGMENTS, DATASETS
+from edgemem.distill.denoise.options import DenoiseOptions, validate_denoise
 from edgemem.errors import ConfigError, EdgememError
 from edgemem.units import parse_size
 
@@ -46,6 +48,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 BUDGET_SCOPES = ("activations", "total")
 SCHEDULES = ("cosine", "step", "constant")
 INITS = ("scratch", "teacher")
+TASKS = ("classify", "denoise")  # denoise: a DDPM noise predictor (edgemem.distill.denoise)
 SWEEP_KEYS = {"k": "pool_factor", "pool_factor": "pool_factor", "width": "width"}
 
 
@@ -106,6 +109,7 @@ class DataOptions:
 
 @dataclass(frozen=True)
 class DistillConfig:
+    task: str = "classify"
     teacher: str = "resnet20"
     teacher_weights: str | None = None
     teacher_cache: str | None = None  # where the trained teacher is cached (default: <out>/teacher)
@@ -130,6 +134,7 @@ class DistillConfig:
     student: StudentOptions = field(default_factory=StudentOptions)
     data: DataOptions = field(default_factory=DataOptions)
     blockwise: BlockwiseOptions = field(default_factory=BlockwiseOptions)
+    denoise: DenoiseOptions = field(default_factory=DenoiseOptions)
 
     @property
     def out_dir(self) -> Path:
@@ -149,7 +154,7 @@ _TOP_ALIASES = {"budget": "budget_bytes", "weights_budget": "weights_budget_byte
                 "epochs": "train.epochs", "teacher_epochs": "teacher_train.epochs",
                 "workers": "blockwise.workers", "blocks": "blockwise.blocks", "replacement": "blockwise.replacement"}
 _SECTIONS = {"train": TrainConfig, "teacher_train": TrainConfig, "loss": LossWeights, "blockwise": BlockwiseOptions,
-             "student": StudentOptions, "data": DataOptions}
+             "student": StudentOptions, "data": DataOptions, "denoise": DenoiseOptions}
 
 
 def load_config(path: str | Path) -> DistillConfig:
@@ -245,6 +250,7 @@ def validate(config: DistillConfig) -> DistillConfig:
         if not ok:
             raise ConfigError(message, hint=hint)
 
+    need(config.task in TASKS, f"unknown task {config.task!r}", f"choose one of {', '.join(TASKS)}")
     need(config.dataset in DATASETS, f"unknown dataset {config.dataset!r}", f"choose one of {', '.join(DATASETS)}")
     need(config.method in method_names(), f"unknown method {config.method!r}", f"choose one of {', '.join(method_names())}")
     need(config.precision in PRECISIONS, f"precision {config.precision!r}: choose {', '.join(PRECISIONS)}")
@@ -268,6 +274,7 @@ def validate(config: DistillConfig) -> DistillConfig:
     need(s.convs is None or bool(s.convs), "[student] convs must not be empty")
     need(s.online_students >= 2, "[student] online_students must be >= 2")
     validate_blockwise(config.blockwise)
+    validate_denoise(config.denoise)
     d = config.data
     need(d.augment in AUGMENTS, f"[data] augment {d.augment!r}: choose {', '.join(AUGMENTS)}")
     for name in ("train_size", "test_size", "image_size"):

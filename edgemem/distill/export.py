@@ -51,19 +51,33 @@ def example_input(input_shape, seed: int = 0, device=None):
     return x if device is None else x.to(device)
 
 
+def model_inputs(model, input_shape, seed: int = 0, device=None) -> tuple[tuple, list[str]]:
+    """(example inputs, ONNX input names): one seeded image batch of ``input_shape``; a denoiser
+    (``edgemem_task = "denoise"``) also takes its float timesteps, seeded in [0, num_timesteps)."""
+    import torch
+
+    x = example_input(input_shape, seed, device)
+    if getattr(model, "edgemem_task", None) != "denoise":
+        return (x,), ["input"]
+    generator = torch.Generator().manual_seed(seed + 7919)
+    steps = int(getattr(model, "num_timesteps", 1000))
+    t = torch.randint(0, steps, (int(input_shape[0]),), generator=generator).float()
+    return (x, t if device is None else t.to(device)), ["input", "timestep"]
+
+
 def export_onnx(model, input_shape, path, opset: int = 17) -> Path:
     """Export ``model`` for a fixed ``input_shape`` to ``path`` (parents created); returns the path."""
     import torch
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    dummy = example_input(input_shape, device=model_device(model))
+    inputs, names = model_inputs(model, input_shape, device=model_device(model))
     with eval_mode(model), torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         try:
             torch.onnx.export(
-                model, (dummy,), str(path), dynamo=False, opset_version=opset,
-                input_names=["input"], do_constant_folding=True,
+                model, inputs, str(path), dynamo=False, opset_version=opset,
+                input_names=names, do_constant_folding=True,
             )
         except Exception as exc:  # tracing / symbolic errors from torch.onnx
             reason = " ".join(str(exc).split())[:300] or type(exc).__name__
@@ -85,13 +99,17 @@ def check_parity(model, onnx_path, input_shape, atol: float = 1e-4) -> float:
     import onnxruntime as ort
     import torch
 
-    x = example_input(input_shape, seed=1)
+    inputs, _ = model_inputs(model, input_shape, seed=1)
+    device = model_device(model)
     with eval_mode(model), torch.no_grad():
-        expected = [t.detach().float().cpu().numpy() for t in _flat_outputs(model(x.to(model_device(model))))]
+        expected = [t.detach().float().cpu().numpy() for t in _flat_outputs(model(*(i.to(device) for i in inputs)))]
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    feeds = session.get_inputs()
+    if len(feeds) != len(inputs):
+        raise ExportError(f"{onnx_path}: takes {len(feeds)} inputs, the model {len(inputs)}")
+    got = session.run(None, {feed.name: value.numpy() for feed, value in zip(feeds, inputs)})
     if len(got) != len(expected):
         raise ExportError(f"{onnx_path}: {len(got)} outputs under ONNX Runtime, the model returns {len(expected)}")
     diff = 0.0

@@ -12,10 +12,12 @@ from __future__ import annotations
 import copy
 
 from edgemem.distill.students.convs import apply_cheap_conv
+from edgemem.distill.students.denoiser import derive_denoiser_student, is_denoiser
 from edgemem.distill.students.pooling import pool_student
 from edgemem.distill.students.probe import probe
 from edgemem.distill.students.spec import Student, StudentSpec
 from edgemem.distill.students.strides import map_strides
+from edgemem.distill.students.vit import derive_vit_student, is_token_model
 from edgemem.distill.students.width import apply_width
 from edgemem.errors import ConfigError
 
@@ -38,7 +40,11 @@ def derive_student(teacher, spec: StudentSpec, input_shape) -> Student:
     check_spec(spec)
     input_shape = tuple(int(d) for d in input_shape)
     name = model_label(teacher)
+    if is_denoiser(teacher):  # U-Net noise predictors (students/denoiser.py)
+        return derive_denoiser_student(teacher, spec, input_shape, name)
     teacher_trace = probe(teacher, input_shape)
+    if is_token_model(teacher_trace):  # ViTs: the patch stride is the pooling knob (students/vit.py)
+        return derive_vit_student(teacher, spec, input_shape, name, teacher_trace)
     model = copy.deepcopy(teacher)
     notes: list[str] = []
     if spec.width != 1.0:

@@ -13,7 +13,7 @@ from typing import Callable
 
 from edgemem.errors import ConfigError
 
-from edgemem.distill.zoo import cifar_resnet, imagenet_resnet, mobilenetv2, resnet_mini, vgg, vit, wrn
+from edgemem.distill.zoo import cifar_resnet, ddpm, imagenet_resnet, mobilenetv2, resnet_mini, vgg, vit, wrn
 
 Factory = Callable[..., "object"]
 
@@ -37,6 +37,8 @@ _INPUT_SHAPES: dict[str, tuple[int, ...]] = {
     **resnet_mini.INPUT_SHAPES,
 }
 _DEFAULT_IN_CHANNELS = {"resnet-mini": 1, "resnet1d": 1}
+# noise predictors forward(x, t) for --task denoise (edgemem.distill.denoise), factory(in_channels=3, **kwargs)
+DENOISERS: dict[str, Factory] = dict(ddpm.NAMES)
 _CIFAR_RESNET = re.compile(r"^resnet(\d+)$")
 
 
@@ -50,6 +52,8 @@ def _resolve(name: str) -> tuple[Factory, tuple[int, ...]]:
     match = _CIFAR_RESNET.match(key)
     if match and int(match.group(1)) >= 8 and (int(match.group(1)) - 2) % 6 == 0:
         return cifar_resnet.cifar_resnet(int(match.group(1))), cifar_resnet.INPUT_SHAPE
+    if key in DENOISERS:
+        raise ConfigError(f"{name!r} is a denoiser (a DDPM noise predictor), not a classifier", hint="use --task denoise")
     close = difflib.get_close_matches(key, ZOO, n=3, cutoff=0.6)
     raise ConfigError(
         f"unknown model {name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),
@@ -77,4 +81,4 @@ def default_input_shape(name: str, in_channels: int | None = None) -> tuple[int,
     return tuple(shape)
 
 
-__all__ = ["ZOO", "build_model", "default_input_shape"]
+__all__ = ["DENOISERS", "ZOO", "build_model", "default_input_shape"]

@@ -1,0 +1,150 @@
+"""ReDistill's DDPM result on the CIFAR-10 subset: a U-Net noise predictor, its x2 pooled student
+distilled from the teacher's noise predictions and RED features, and the same student trained
+alone; held-out denoising loss, sample quality, and the analyzer's peak memory.
+
+    nice -n 19 .venv/bin/python benchmarks/distill_denoise.py [--data ../shared/data/cifar10-subset.npz]
+        [--teacher ddpm-unet-small] [--epochs 6] [--teacher-epochs 6] [--batch-size 64] [--samples 256]
+        [--sample-steps 100] [--threads 1] [--out runs/denoise-cifar] [--json FILE] [--skip-peak-check]
+
+Part 1 (no data needed): the analyzer on ReDistill's own configuration, ``ddpm-unet`` (ch 128,
+ch_mult [1,2,2,2], pool strides [1,2,2,2]) against its x2 student ([2,2,2,1], with the ten RED
+blocks), at 32x32 and at 64x64; the two resolutions separate the spatial part of each peak (which
+scales with the pixel count) from the resolution-independent part (timestep embedding).
+
+Part 2 (the subset file): everything through ``edgemem.distill.denoise.run`` (the code
+``edgemem distill --task denoise`` runs) with ``--baseline``: the teacher trained on the true noise,
+the student (RED + teacher noise + true noise), the baseline student alone; ONNX export, parity under
+ONNX Runtime, the analyzer, the held-out loss on ``x_val`` (2,000 images x 4 draws), ``--samples``
+DDIM samples per model, their grid (OUT/<role>/samples.png) and their Fréchet distance in the
+features of a classifier trained by the run. Resumable: rerun the same command after a kill; finished
+phases, the teacher and the samples are reused from ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset.npz"
+
+
+class PrintProgress:
+    """Progress as plain lines (one per epoch / phase), for logs."""
+
+    def phase(self, name, epochs, steps_per_epoch, start_epoch=0):
+        self.name, self.began = name, time.perf_counter()
+        print(f"[{time.strftime('%H:%M:%S')}] {name}: {epochs} x {steps_per_epoch} steps"
+              + (f", continuing after epoch {start_epoch}" if start_epoch else ""), flush=True)
+
+    def step(self, epoch, loss): ...
+
+    def epoch_end(self, m):
+        print(f"[{time.strftime('%H:%M:%S')}]   {self.name} epoch {m.epoch}: loss {m.train_loss:.4f}, "
+              f"held-out (256 images) {m.monitor_loss:.4f}, {m.time_s:.0f} s", flush=True)
+
+    def phase_end(self): ...
+
+    def note(self, text):
+        print(f"[{time.strftime('%H:%M:%S')}] note: {text}", flush=True)
+
+
+def peak_check(resolutions=(32, 64)) -> dict:
+    """Analyzer peaks of ddpm-unet and its x2 RED student; spatial and constant parts from two resolutions."""
+    from edgemem.distill.budget import measure_memory
+    from edgemem.distill.students.derive import derive_student
+    from edgemem.distill.students.spec import StudentSpec
+    from edgemem.distill.zoo.ddpm import ddpm_unet
+
+    teacher = ddpm_unet()
+    teacher.edgemem_name = "ddpm-unet"
+    peaks = {}
+    for size in resolutions:
+        shape = (1, 3, size, size)
+        student = derive_student(teacher, StudentSpec(2), shape)
+        peaks[size] = (measure_memory(teacher, shape).peak_activation_bytes, measure_memory(student.model, shape).peak_activation_bytes)
+        print(f"ddpm-unet at {size}x{size}: teacher {peaks[size][0]:,} B, x2 student with {len(student.red_pairs)} RED blocks "
+              f"{peaks[size][1]:,} B: {peaks[size][0] / peaks[size][1]:.4f}x lower", flush=True)
+    low, high = resolutions
+    scale = (high / low) ** 2
+    parts = {}
+    for index, role in enumerate(("teacher", "student")):
+        spatial = (peaks[high][index] - peaks[low][index]) / (scale - 1)
+        parts[role] = {"spatial_bytes": spatial, "constant_bytes": peaks[low][index] - spatial}
+    print(f"spatial part of the peak at {low}x{low}: teacher {parts['teacher']['spatial_bytes']:,.0f} B, student "
+          f"{parts['student']['spatial_bytes']:,.0f} B ({parts['teacher']['spatial_bytes'] / parts['student']['spatial_bytes']:.4f}x); "
+          f"resolution-independent part {parts['teacher']['constant_bytes']:,.0f} / {parts['student']['constant_bytes']:,.0f} B", flush=True)
+    return {"peaks": {str(k): v for k, v in peaks.items()}, "parts": parts}
+
+
+def run_subset(args) -> dict:
+    from edgemem.distill.config import config_from_mapping
+    from edgemem.distill.denoise.run import distill_denoise
+
+    train = {"threads": args.threads, "batch_size": args.batch_size, "eval_batch_size": 256}
+    table = {"task": "denoise", "teacher": args.teacher, "dataset": "cifar10", "data_path": str(args.data),
+             "epochs": args.epochs, "teacher_epochs": args.teacher_epochs, "baseline": True, "resume": True, "out": str(args.out),
+             "train": train, "teacher_train": train, "student": {"pool_factor": 2},
+             "denoise": {"lr": args.lr, "warmup_steps": 200, "ema_decay": args.ema, "num_samples": args.samples,
+                         "sample_steps": args.sample_steps, "grid_samples": 64}}
+    result = distill_denoise(config_from_mapping(table), PrintProgress())
+    return result.to_json()
+
+
+def print_table(document: dict) -> None:
+    teacher = document["teacher"]
+    print(f"\n{document['dataset']}")
+    print("| model | pool strides | held-out loss | vs teacher | Fréchet distance | peak act. | weights | params | parity | train time |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for role in ("teacher", "student", "baseline"):
+        m = document.get(role)
+        if not m:
+            continue
+        quality = m.get("quality") or {}
+        training = m.get("training") or {}
+        print(f"| {role} ({(training.get('method') or 'given')}) | {m['pool_strides']} | {m['heldout_loss']:.4f} | "
+              f"{m['heldout_loss'] / teacher['heldout_loss']:.3f}x | {quality.get('frechet_distance', float('nan')):.2f} | "
+              f"{m['peak_activation_bytes']:,} B | {m['weights_bytes'] / 2**20:.2f} MiB | {m['parameters']:,} | "
+              f"{m['parity_max_abs_diff']:.1e} | {training.get('train_time_s', 0):.0f} s |")
+    ref = document.get("quality_reference") or {}
+    if ref:
+        print(f"Fréchet distance of {ref['samples']} real training images: {ref['real_frechet_distance']:.2f} "
+              f"(feature extractor accuracy {ref['extractor_accuracy']:.2%})")
+    print(f"peak reduction {document['reduction']:.3f}x, student loss / teacher loss {document['loss_ratio']:.3f}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--teacher", default="ddpm-unet-small")
+    parser.add_argument("--epochs", type=int, default=6, help="passes over the 20,000 training images (students)")
+    parser.add_argument("--teacher-epochs", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--ema", type=float, default=0.995)
+    parser.add_argument("--samples", type=int, default=256)
+    parser.add_argument("--sample-steps", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("runs/denoise-cifar"))
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--skip-peak-check", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    document = {"peak_check": None if args.skip_peak_check else peak_check()}
+    if not args.data.is_file():
+        print(f"distill_denoise: {args.data} is absent, so part 2 was not run; pass --data PATH to a CIFAR-10 .npz")
+    else:
+        document["run"] = run_subset(args)
+        print_table(document["run"])
+    print(f"total {time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(document, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

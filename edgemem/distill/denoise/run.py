@@ -1,0 +1,234 @@
+"""``distill_denoise(config, progress) -> DenoiseResult``: one ``edgemem distill --task denoise`` run.
+
+1. Images from ``--dataset`` in [-1, 1] (data.py); the held-out split scores every model.
+2. Teacher: ``--teacher-weights``, or trained first on the true noise and cached under
+   ``teacher_cache`` with a fingerprint of what shaped it.
+3. Student: ``[student] pool_factor`` forces one, else the budget search (the one every family
+   goes through: students/search.py) picks the least pooled student that fits ``--budget``.
+   Trained with ``--method`` (``auto``: red_kd with RED blocks, else kd; trainer.METHODS).
+4. ``--baseline``: the same student without RED blocks, trained alone on the true noise.
+5. Every model is exported to ONNX (inputs ``input`` and ``timestep``), checked against PyTorch
+   under ONNX Runtime (1e-4), analyzed, and scored: held-out denoising loss, then
+   ``[denoise] num_samples`` samples (progress bar, ``OUT/<role>/samples.png``) and their Fréchet
+   distance in the feature space of a classifier the run trains itself (quality.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from edgemem.distill.denoise.data import ImageData, load_images
+from edgemem.distill.denoise.result import DenoiseResult, DenoiserSummary, QualityReference
+from edgemem.distill.denoise.schedule import NoiseSchedule
+from edgemem.distill.denoise.trainer import METHODS, DenoiseJob, DenoiseTrainer
+from edgemem.errors import ConfigError
+
+
+@dataclasses.dataclass
+class DenoiseContext:
+    config: object  # DistillConfig
+    data: ImageData
+    schedule: NoiseSchedule
+    progress: object
+    notes: list[str]
+    device: torch.device
+
+    @property
+    def options(self):
+        return self.config.denoise
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        self.progress.note(text)
+
+
+def distill_denoise(config, progress=None) -> DenoiseResult:
+    """Run ``config`` (task denoise); ``report.json`` is written to ``config.out``."""
+    from edgemem.distill.run import SilentProgress, budget_verdict, versions, write_report
+    from edgemem.distill.trainers.base import resolve_device
+
+    started = time.perf_counter()
+    progress = progress or SilentProgress()
+    if config.method not in ("auto", *METHODS):
+        raise ConfigError(f"method {config.method!r} is not available for --task denoise", hint=f"use auto, {', '.join(METHODS)}")
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    opts = config.denoise
+    ctx = DenoiseContext(config, load_images(config.dataset, config.data_path, config.data),
+                         NoiseSchedule(opts.num_timesteps, opts.beta_1, opts.beta_T), progress, [], resolve_device(config.train.device))
+    progress.note(ctx.data.description)
+    teacher, training = prepare_teacher(ctx)
+    teacher_summary = summarize(ctx, "teacher", teacher, teacher.edgemem_name, training, config.out_dir / "teacher")
+    spec = choose_spec(ctx, teacher)
+    student, method = train_student(ctx, teacher, spec, "student", config.method, config.out_dir / "student")
+    baseline = None
+    if config.baseline:
+        baseline, _ = train_student(ctx, teacher, replace(spec, red=False), "baseline", "ce", config.out_dir / "baseline")
+    summaries, reference = score_samples(ctx, {"teacher": (teacher_summary, teacher)} | student | (baseline or {}))
+    result = DenoiseResult(
+        dataset=ctx.data.description, method=method, precision=config.precision, teacher=summaries["teacher"],
+        student=summaries["student"], baseline=summaries.get("baseline"), budget=budget_verdict(config, summaries["student"]),
+        quality_reference=reference, out_dir=str(config.out_dir), report_path=str(config.out_dir / "report.json"),
+        notes=tuple(ctx.notes), config=config.to_dict(), versions=versions(), total_time_s=time.perf_counter() - started)
+    write_report(result)
+    return result
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def training_settings(config, train) -> dict:
+    """What shapes a training run besides the model: schedule, optimiser, batch, epochs, data, seed."""
+    o = config.denoise
+    return {"dataset": config.dataset, "data_path": config.data_path, "data": dataclasses.asdict(config.data),
+            "schedule": [o.num_timesteps, o.beta_1, o.beta_T], "adam": [o.lr, o.warmup_steps, o.grad_clip, o.ema_decay],
+            "batch_size": train.batch_size, "epochs": train.epochs, "seed": config.seed}
+
+
+def prepare_teacher(ctx: DenoiseContext):
+    """(trained teacher in eval mode, its DenoiseTraining or None when weights were given)."""
+    from edgemem.distill.checkpoint import atomic_save, atomic_write_text, read_checkpoint
+    from edgemem.distill.denoise.models import load_denoiser
+
+    config = ctx.config
+    torch.manual_seed(config.seed)
+    weights = Path(config.teacher_weights) if config.teacher_weights else None
+    teacher = load_denoiser(config.teacher, ctx.data.x_train.shape[1], weights)
+    if weights is not None:
+        ctx.note(f"teacher {config.teacher} loaded from {weights}")
+        return teacher.eval(), None
+    cache = config.teacher_cache_dir
+    fingerprint = teacher_fingerprint(config)
+    final, meta = cache / "teacher.pt", cache / "teacher.json"
+    if final.is_file() and _read_json(meta).get("fingerprint") == fingerprint:
+        teacher.load_state_dict(read_checkpoint(final))
+        ctx.note(f"teacher {config.teacher} reused from the cache {cache}")
+        return teacher.eval(), None
+    ctx.progress.note(f"training the teacher {config.teacher} first ({config.teacher_train.epochs} epochs; no --teacher-weights)")
+    trained, training = run_training(ctx, "teacher", teacher, None, [], "ce", config.teacher_train, cache / "checkpoint", fingerprint)
+    atomic_save(trained.state_dict(), final)
+    atomic_write_text(json.dumps({"fingerprint": fingerprint, "teacher": config.teacher, "epochs": training.epochs}, indent=2), meta)
+    return trained.eval(), training
+
+
+def teacher_fingerprint(config) -> str:
+    return _digest({"teacher": config.teacher, **training_settings(config, config.teacher_train)})
+
+
+def loss_weights(config, method: str) -> dict:
+    weights = dict(METHODS[method])
+    for key in ("gt_weight", "kd_weight", "red_weight"):
+        value = getattr(config.denoise, key)
+        if value is not None:
+            weights[key] = value
+    return weights
+
+
+def run_training(ctx: DenoiseContext, name, model, teacher, pairs, method, train, checkpoint_dir: Path, fingerprint: str):
+    config = ctx.config
+    if not config.resume and (checkpoint_dir / "last.pt").exists():
+        ctx.progress.note(f"{name}: starting fresh over the checkpoint in {checkpoint_dir} (use --resume to continue it)")
+    job = DenoiseJob(name, model, ctx.data, ctx.schedule, config.denoise, loss_weights(config, method), method, train.epochs,
+                     train.batch_size, teacher=teacher, pairs=list(pairs), checkpoint_dir=checkpoint_dir, resume=config.resume,
+                     seed=config.seed, fingerprint=fingerprint, progress=ctx.progress, device=ctx.device,
+                     divergence_factor=train.divergence_factor)
+    trained, training = DenoiseTrainer(job).fit()
+    if training.resumed_from_epoch:
+        ctx.note(f"{name}: resumed after epoch {training.resumed_from_epoch} from {checkpoint_dir}")
+    return trained, training
+
+
+def choose_spec(ctx: DenoiseContext, teacher):
+    """[student] pool_factor when given, else the budget search's pick (pool factors only)."""
+    from edgemem.distill.students.spec import StudentSpec
+
+    s, config = ctx.config.student, ctx.config
+    if s.conv is not None or s.width is not None:
+        raise ConfigError("--task denoise derives students by pooling only: drop [student] conv/width")
+    if s.pool_factor is not None:
+        return StudentSpec(s.pool_factor, red=s.red)
+    if not config.budget_bytes:
+        raise ConfigError("nothing to distill to: give --budget or [student] pool_factor in --config")
+    from edgemem.distill.students.search import search_student
+
+    ctx.progress.note("searching the least pooled student that fits the budget")
+    pools = {"pool_factors": s.pool_factors} if s.pool_factors is not None else {}
+    found = search_student(copy.deepcopy(teacher), ctx.data.input_shape, config.budget_bytes, config.budget_scope,
+                           config.precision, weights_budget_bytes=config.weights_budget_bytes, red=s.red,
+                           convs=("standard",), widths=(1.0,), **pools)
+    ctx.note(f"budget search picked: {found.spec.label()}")
+    return found.spec
+
+
+def train_student(ctx: DenoiseContext, teacher, spec, role: str, method: str, folder: Path):
+    """Derive, train, export and score one student: ({role: (summary, model)}, method used)."""
+    from edgemem.distill.denoise.models import build_denoiser
+    from edgemem.distill.students.derive import derive_student
+
+    config = ctx.config
+    torch.manual_seed(config.seed)
+    source = copy.deepcopy(teacher) if config.student.init == "teacher" else build_denoiser(config.teacher, ctx.data.x_train.shape[1])
+    student = derive_student(source, spec, ctx.data.input_shape)
+    pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
+    if method == "auto":
+        method = "red_kd" if pairs else "kd"
+    fingerprint = _digest({"teacher": teacher_fingerprint(config), "teacher_weights": config.teacher_weights, "method": method,
+                           "spec": dataclasses.asdict(spec), "weights": loss_weights(config, method), "init": config.student.init,
+                           **training_settings(config, config.train)})
+    job_teacher = teacher if METHODS[method].get("kd_weight") or METHODS[method].get("red_weight") else None
+    trained, training = run_training(ctx, role, student.model, job_teacher, pairs, method, config.train, folder / "checkpoint", fingerprint)
+    summary = summarize(ctx, role, trained, student.description, training, folder, spec=dataclasses.asdict(spec))
+    return {role: (summary, trained)}, method
+
+
+def summarize(ctx: DenoiseContext, role: str, model, description: str, training, folder: Path, spec=None) -> DenoiserSummary:
+    """Export + parity + analyzer + held-out loss of one trained model; its checkpoint is saved beside."""
+    from edgemem.distill.budget import analyze_onnx
+    from edgemem.distill.checkpoint import atomic_save
+    from edgemem.distill.denoise.evaluate import denoising_loss
+    from edgemem.distill.export import check_parity, export_onnx
+
+    model = model.cpu().eval()
+    shape = ctx.data.input_shape
+    onnx_path = export_onnx(model, shape, folder / f"{role}.onnx")
+    parity = check_parity(model, onnx_path, shape, atol=1e-4)
+    report = analyze_onnx(onnx_path, ctx.config.precision)
+    loss = denoising_loss(model, ctx.schedule, ctx.data.x_test, ctx.options.eval_draws, ctx.config.seed,
+                          ctx.config.train.eval_batch_size)
+    checkpoint = atomic_save({"state_dict": model.state_dict(), "role": role, "teacher": ctx.config.teacher, "spec": spec,
+                              "pool_strides": list(model.pool_strides), "heldout_loss": loss}, folder / f"{role}.pt")
+    return DenoiserSummary(role, description, loss, report.best.peak_bytes, report.best.arena_bytes, report.weights_bytes,
+                           sum(p.numel() for p in model.parameters()), tuple(model.pool_strides), spec, str(onnx_path),
+                           str(checkpoint), parity, training)
+
+
+def score_samples(ctx: DenoiseContext, models: dict) -> tuple[dict, QualityReference | None]:
+    """Sample every model, draw its grid, and add its Fréchet distance; ({role: summary}, reference)."""
+    from edgemem.distill.denoise.scoring import quality_reference, sample_quality
+
+    summaries = {role: summary for role, (summary, _) in models.items()}
+    if ctx.options.num_samples == 0:
+        ctx.note("[denoise] num_samples = 0: no samples, no quality figure")
+        return summaries, None
+    extractor, reference, real_features = quality_reference(ctx)
+    for role, (summary, model) in models.items():
+        quality = sample_quality(ctx, role, model, extractor, real_features, Path(summary.onnx_path).parent)
+        summaries[role] = replace(summary, quality=quality)
+    return summaries, reference
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
