@@ -96,6 +96,7 @@ class StudentOptions:
     convs: tuple[str, ...] | None = None  # pool 1/2/4/8, convs standard/G(2)/G(4)/B(2)/DW, widths 1/0.75/0.5/0.25)
     widths: tuple[float, ...] | None = None
     online_students: int = 4  # method "online": students trained together
+    arch: str | None = None  # students of this zoo name / factory instead of the teacher's architecture (students/arch.py)
 
 
 @dataclass(frozen=True)

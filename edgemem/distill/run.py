@@ -20,7 +20,6 @@ Every training phase checkpoints after each epoch into its own folder under ``--
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -167,7 +166,10 @@ def choose_spec(ctx: Context, teacher):
 
     ctx.progress.note("searching the least aggressive student that fits the budget")
     space = {name: getattr(s, name) for name in ("pool_factors", "convs", "widths") if getattr(s, name) is not None}
-    found = search_student(copy.deepcopy(teacher), ctx.input_shape, config.budget_bytes, config.budget_scope, config.precision,
+    from edgemem.distill.students.arch import student_source
+
+    base = student_source(config, teacher, ctx.dataset.num_classes, ctx.dataset.in_channels)
+    found = search_student(base, ctx.input_shape, config.budget_bytes, config.budget_scope, config.precision,
                            weights_budget_bytes=config.weights_budget_bytes, red=s.red, **space)
     spec = found.spec
     ctx.note(f"budget search picked: {spec.label()}")
@@ -175,25 +177,23 @@ def choose_spec(ctx: Context, teacher):
 
 
 def build_student(ctx: Context, teacher, spec):
-    """Derive the student; fresh weights of the teacher's architecture unless init = "teacher"."""
+    """Derive the student; fresh weights of the teacher's architecture unless init = "teacher" ([student]
+    arch: of that architecture, students/arch.py)."""
+    from edgemem.distill.students.arch import student_source, with_cross_pairs
     from edgemem.distill.students.derive import derive_student
-    from edgemem.distill.teacher import load_teacher
     from edgemem.distill.trainers.base import seed_everything
 
     config = ctx.config
     seed_everything(config.seed)
-    if config.student.init == "teacher":
-        source = copy.deepcopy(teacher)
-    else:
-        source = load_teacher(config.teacher, ctx.dataset.num_classes, ctx.dataset.in_channels, None)
-    return derive_student(source, spec, ctx.input_shape)
+    source = student_source(config, teacher, ctx.dataset.num_classes, ctx.dataset.in_channels)
+    return with_cross_pairs(derive_student(source, spec, ctx.input_shape), config, teacher, ctx.input_shape)
 
 
 def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: Path, description: str | None = None):
     """Derive, train, export, check and analyze one student: (ModelSummary, parity diff, method used)."""
     student = build_student(ctx, teacher, spec)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
-    method = resolve_method(method, pairs, role)
+    method = student.method if method == AUTO and student.method and pairs else resolve_method(method, pairs, role)
     job_teacher = teacher if METHODS[method].needs_teacher else None
     fingerprint = _digest({"teacher": teacher_fingerprint(ctx.config), "teacher_weights": ctx.config.teacher_weights,
                            "spec": dataclasses.asdict(spec), "method": method, "weights": resolve_weights(ctx.config, method),

@@ -48,3 +48,4 @@ class Student:
     spec: StudentSpec
     red_pairs: list[RedPair] = field(default_factory=list)
     description: str = ""
+    method: str | None = None  # what --method auto trains it with (None: red_kd with pairs, else kd)

@@ -208,7 +208,7 @@ def derive_vit_student(teacher, spec: StudentSpec, input_shape, name: str, trace
     student_layout = token_layout(model, student_trace, name)
     pairs = [RedPair(point, point, student_layout.dim) for point in student_layout.stage_ends]
     description = f"{name}: pool x{spec.pool_factor}: " + "; ".join(notes)
-    return Student(model, spec, pairs, description)
+    return Student(model, spec, pairs, description, TOKEN_METHOD)
 
 
 def cross_pairs(student, teacher, input_shape) -> list[RedPair]:

@@ -41,17 +41,21 @@ METHODS: dict[str, Method] = {
                    "FitNets hints (1x1 regressor, MSE) + CE"),
     "online": Method("online", False, False, {"ce_weight": 1.0, "mutual_weight": 0.1, "temperature": 4.0},
                      "online mutual learning: m cheap students + ensemble head, no pretrained teacher"),
+    "token_kd": Method("tokens", True, True, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0, "hint_weight": 1.0},
+                       "ViT students: KD mix + alignment of token maps resized to the teacher's grid (trainers/tokens.py)"),
     "blockwise": Method("blockwise", True, False, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0},
                         "parallel blockwise distillation (MSE per block on torchrun workers), then a KD fine-tune under DDP"),
 }
 
-# "auto" resolves at run time: red_kd when the derived student has RED pairs, else kd.
+# "auto" resolves at run time: the derived student's own method when it names one (token_kd for
+# pooled ViTs), else red_kd when it has RED pairs, else kd.
 AUTO = "auto"
 
 # trainer name -> "module:Class" (imported only when used, so this table stays torch-free)
 TRAINERS: dict[str, str] = {
     "standard": "edgemem.distill.trainers.standard:StandardTrainer",
     "online": "edgemem.distill.trainers.online:OnlineTrainer",
+    "tokens": "edgemem.distill.trainers.tokens:TokenTrainer",
     "blockwise": "edgemem.distill.blockwise.finetune:DDPKDTrainer",  # the KD fine-tune; the run: blockwise/run.py
 }
 
