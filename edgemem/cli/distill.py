@@ -17,6 +17,8 @@ from edgemem.cli.app import app, handles_errors
                   "accuracy and memory. Exit 3 when no student can fit or the trained student misses the budget.")
 @handles_errors
 def distill(
+    task: Optional[str] = typer.Option(None, "--task", help="classify (default) or denoise (a DDPM noise predictor: --teacher ddpm-unet-small, ...)."),
+    student_arch: Optional[str] = typer.Option(None, "--student-arch", help="Derive students of this zoo name or factory instead of the teacher's architecture (e.g. a vit-mini student of a resnet20 teacher)."),
     budget: Optional[str] = typer.Option(None, "--budget", help="Memory budget, e.g. 64KiB (2^10) or 256MB (10^6): the student's arena must fit."),
     budget_scope: Optional[str] = typer.Option(None, "--budget-scope", help="What the budget covers: activations (default) or total (activations + weights)."),
     precision: Optional[str] = typer.Option(None, "--precision", help="Count activations at fp32 (default), fp16 or int8."),
@@ -48,7 +50,7 @@ def distill(
     from edgemem.output.distill import PLOT_FORMATS
 
     base = load_config(config) if config is not None else DistillConfig()
-    flags = {"budget": budget, "budget_scope": budget_scope, "precision": precision, "weights_budget": weights_budget,
+    flags = {"task": task, "student_arch": student_arch, "budget": budget, "budget_scope": budget_scope, "precision": precision, "weights_budget": weights_budget,
              "teacher": teacher, "teacher_weights": _text(teacher_weights), "teacher_epochs": teacher_epochs,
              "teacher_cache": _text(teacher_cache), "dataset": dataset, "data_path": _text(data_path), "epochs": epochs,
              "method": method, "resume": resume or None, "baseline": baseline or None, "sweep": sweep, "out": _text(out),
@@ -59,6 +61,10 @@ def distill(
         raise UsageError(f"plot {settings.plot}: unknown format {Path(settings.plot).suffix or '(none)'}",
                          hint="use a .png or .svg file name")
     out_ = Output(json_mode=settings.json)
+    if settings.task == "denoise":
+        from edgemem.cli.denoise import run_denoise
+
+        return run_denoise(settings, out_)
     if settings.method == "blockwise":
         from edgemem.cli.blockwise import run_blockwise
 

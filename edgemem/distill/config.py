@@ -153,7 +153,7 @@ class DistillConfig:
 # top-level TOML keys that are not DistillConfig field names
 _TOP_ALIASES = {"budget": "budget_bytes", "weights_budget": "weights_budget_bytes",
                 "epochs": "train.epochs", "teacher_epochs": "teacher_train.epochs",
-                "workers": "blockwise.workers", "blocks": "blockwise.blocks", "replacement": "blockwise.replacement"}
+                "student_arch": "student.arch", "workers": "blockwise.workers", "blocks": "blockwise.blocks", "replacement": "blockwise.replacement"}
 _SECTIONS = {"train": TrainConfig, "teacher_train": TrainConfig, "loss": LossWeights, "blockwise": BlockwiseOptions,
              "student": StudentOptions, "data": DataOptions, "denoise": DenoiseOptions}
 

@@ -148,7 +148,7 @@ def test_red_pairs_are_empty_without_red():
 
 @pytest.mark.parametrize("model, shape, k, message", [
     (lambda: build_model("resnet20"), (1, 3, 32, 32), 8, "pool factor 8 does not apply to CifarResNet: it downsamples 4x after its stem"),
-    (lambda: build_model("vit-tiny"), (1, 3, 32, 32), 2, "ViT-like model keeps one resolution"),
+    (lambda: build_model("vit-tiny"), (1, 3, 32, 32), 16, "a 64x64 patch is larger than the 32x32 input"),  # students/vit.py
     (FunctionalShortcutNet, (1, 3, 16, 16), 2, "pool factor 2 breaks FunctionalShortcutNet"),
     (UpsamplingNet, (1, 3, 16, 16), 2, "upsamples"),
     (lambda: nn.Sequential(nn.Flatten(), nn.Linear(12, 3)), (1, 12), 2, "has no Conv1d/Conv2d layer"),

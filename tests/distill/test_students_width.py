@@ -58,7 +58,7 @@ def test_depthwise_groups_follow_the_width():
 
 
 def test_width_refuses_with_a_reason():
-    with pytest.raises(ConfigError, match="parameter 'cls_token' belongs to ViT"):
+    with pytest.raises(ConfigError, match="width 0.5 does not apply to ViT"):  # ViT students: students/vit.py
         derive_student(build_model("vit-tiny"), StudentSpec(width=0.5), (1, 3, 32, 32))
     with pytest.raises(ConfigError, match="width 0.5 breaks HardcodedViewNet.*hard-code a channel count"):
         derive_student(HardcodedViewNet(), StudentSpec(width=0.5), (1, 3, 8, 8))

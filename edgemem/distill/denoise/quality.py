@@ -73,7 +73,7 @@ def train_extractor(data, epochs: int, seed: int, batch_size: int, cache_dir: Pa
                 optimizer.step()
                 schedule.step()
                 if progress is not None:
-                    progress.step(epoch + 1, float(loss))
+                    progress.step(epoch + 1, float(loss.detach()))
     finally:
         if progress is not None:
             progress.phase_end()
@@ -100,14 +100,18 @@ def features(model: FeatureExtractor, images: torch.Tensor, batch_size: int = 51
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussian fits of two feature sets (rows = samples)."""
+    import warnings
+
     from scipy import linalg
 
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
-    if not np.isfinite(root).all():  # near-singular product: regularise as the FID reference does
-        offset = np.eye(len(cov_a)) * 1e-6
-        root = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+    with warnings.catch_warnings():  # fewer samples than features: singular covariances, regularised below
+        warnings.simplefilter("ignore")
+        root = linalg.sqrtm(cov_a @ cov_b)
+        if not np.isfinite(root).all():  # near-singular product: regularise as the FID reference does
+            offset = np.eye(len(cov_a)) * 1e-6
+            root = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * np.real(root)))
 
 

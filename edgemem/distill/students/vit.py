@@ -225,8 +225,8 @@ def cross_pairs(student, teacher, input_shape) -> list[RedPair]:
 
 
 def cnn_stage_outputs(trace: Trace) -> list[str]:
-    """For every spatial size a CNN produces after its stem (sizes > 1), the module that finishes
-    last among those whose output has that size: its stage output (``layer1`` ... ``layer3``)."""
+    """For every spatial size a CNN produces (sizes > 1), the module that finishes last among those
+    whose output has that size: its stage output (``layer1`` ... ``layer3`` of a CIFAR ResNet)."""
     last: dict[tuple, tuple[int, str]] = {}
     for call in trace.calls.values():
         shape = call.out_shape
@@ -234,8 +234,7 @@ def cnn_stage_outputs(trace: Trace) -> list[str]:
             key = tuple(shape[2:])
             if key not in last or call.order > last[key][0]:
                 last[key] = (call.order, call.path)
-    ordered = sorted(last.values())
-    return [path for _, path in ordered[1:]] if len(ordered) > 1 else [path for _, path in ordered]
+    return [path for _, path in sorted(last.values())]
 
 
 def predicted_peak_bytes(layout: TokenLayout, input_shape, heads: int, bytes_per_element: int = 4) -> int:
