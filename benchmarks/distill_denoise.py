@@ -3,8 +3,8 @@ distilled from the teacher's noise predictions and RED features, and the same st
 alone; held-out denoising loss, sample quality, and the analyzer's peak memory.
 
     nice -n 19 .venv/bin/python benchmarks/distill_denoise.py [--data ../shared/data/cifar10-subset.npz]
-        [--teacher ddpm-unet-small] [--epochs 6] [--teacher-epochs 6] [--batch-size 64] [--samples 256]
-        [--sample-steps 100] [--threads 1] [--out runs/denoise-cifar] [--json FILE] [--skip-peak-check]
+        [--part all|peaks|baseline|run] [--teacher ddpm-unet-small] [--epochs 3] [--teacher-epochs 3]
+        [--batch-size 64] [--samples 256] [--sample-steps 100] [--threads 1] [--out runs/denoise-cifar] [--json FILE]
 
 Part 1 (no data needed): the analyzer on ReDistill's own configuration, ``ddpm-unet`` (ch 128,
 ch_mult [1,2,2,2], pool strides [1,2,2,2]) against its x2 student ([2,2,2,1], with the ten RED
@@ -17,7 +17,9 @@ the student (RED + teacher noise + true noise), the baseline student alone; ONNX
 ONNX Runtime, the analyzer, the held-out loss on ``x_val`` (2,000 images x 4 draws), ``--samples``
 DDIM samples per model, their grid (OUT/<role>/samples.png) and their Fréchet distance in the
 features of a classifier trained by the run. Resumable: rerun the same command after a kill; finished
-phases, the teacher and the samples are reused from ``--out``.
+phases, the teacher and the samples are reused from ``--out``. ``--part baseline`` trains only the
+baseline student (it needs no teacher) into the same folder, so it can run in a second process while
+``--part run`` trains the teacher; the run then finds it finished. ``all`` = peaks, then run.
 """
 
 from __future__ import annotations
@@ -81,9 +83,8 @@ def peak_check(resolutions=(32, 64)) -> dict:
     return {"peaks": {str(k): v for k, v in peaks.items()}, "parts": parts}
 
 
-def run_subset(args) -> dict:
+def subset_config(args):
     from edgemem.distill.config import config_from_mapping
-    from edgemem.distill.denoise.run import distill_denoise
 
     train = {"threads": args.threads, "batch_size": args.batch_size, "eval_batch_size": 256}
     table = {"task": "denoise", "teacher": args.teacher, "dataset": "cifar10", "data_path": str(args.data),
@@ -91,8 +92,34 @@ def run_subset(args) -> dict:
              "train": train, "teacher_train": train, "student": {"pool_factor": 2},
              "denoise": {"lr": args.lr, "warmup_steps": 200, "ema_decay": args.ema, "num_samples": args.samples,
                          "sample_steps": args.sample_steps, "grid_samples": 64}}
-    result = distill_denoise(config_from_mapping(table), PrintProgress())
-    return result.to_json()
+    return config_from_mapping(table)
+
+
+def run_subset(args) -> dict:
+    from edgemem.distill.denoise.run import distill_denoise
+
+    return distill_denoise(subset_config(args), PrintProgress()).to_json()
+
+
+def train_baseline(args) -> None:
+    """The baseline phase of the run alone (CE on the true noise needs no teacher), into the run's folder."""
+    from dataclasses import replace
+
+    import torch
+
+    from edgemem.distill.denoise.data import load_images
+    from edgemem.distill.denoise.models import build_denoiser
+    from edgemem.distill.denoise.run import DenoiseContext, train_student
+    from edgemem.distill.denoise.schedule import NoiseSchedule
+    from edgemem.distill.students.spec import StudentSpec
+
+    config = subset_config(args)
+    torch.set_num_threads(args.threads)
+    o = config.denoise
+    ctx = DenoiseContext(config, load_images(config.dataset, config.data_path, config.data),
+                         NoiseSchedule(o.num_timesteps, o.beta_1, o.beta_T), PrintProgress(), [], torch.device("cpu"))
+    untrained = build_denoiser(config.teacher, ctx.data.x_train.shape[1])
+    train_student(ctx, untrained, replace(StudentSpec(pool_factor=2), red=False), "baseline", "ce", config.out_dir / "baseline")
 
 
 def print_table(document: dict) -> None:
@@ -121,8 +148,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--teacher", default="ddpm-unet-small")
-    parser.add_argument("--epochs", type=int, default=6, help="passes over the 20,000 training images (students)")
-    parser.add_argument("--teacher-epochs", type=int, default=6)
+    parser.add_argument("--part", default="all", choices=("all", "peaks", "baseline", "run"))
+    parser.add_argument("--epochs", type=int, default=3, help="passes over the 20,000 training images (students)")
+    parser.add_argument("--teacher-epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--ema", type=float, default=0.995)
@@ -131,13 +159,14 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/denoise-cifar"))
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--skip-peak-check", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    document = {"peak_check": None if args.skip_peak_check else peak_check()}
-    if not args.data.is_file():
-        print(f"distill_denoise: {args.data} is absent, so part 2 was not run; pass --data PATH to a CIFAR-10 .npz")
-    else:
+    document = {"peak_check": peak_check() if args.part in ("all", "peaks") else None}
+    if args.part in ("all", "baseline", "run") and not args.data.is_file():
+        print(f"distill_denoise: {args.data} is absent, so no model was trained; pass --data PATH to a CIFAR-10 .npz")
+    elif args.part == "baseline":
+        train_baseline(args)
+    elif args.part in ("all", "run"):
         document["run"] = run_subset(args)
         print_table(document["run"])
     print(f"total {time.perf_counter() - started:.0f} s")

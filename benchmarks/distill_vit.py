@@ -1,21 +1,23 @@
 """ReDistill's tiny-ViT result on the CIFAR-10 subset: a pooled ViT student (patch stride x2)
-distilled from a ViT teacher and from a CNN teacher, against the same ViT trained alone.
+distilled from a ViT teacher (and from a CNN teacher), against the same ViT trained alone.
 
     nice -n 19 .venv/bin/python benchmarks/distill_vit.py [--data ../shared/data/cifar10-subset.npz]
-        [--epochs 15] [--teacher-epochs 15] [--seeds 0,1] [--lr 0.02] [--threads 1]
-        [--out runs/vit-cifar] [--json FILE] [--no-cnn]
+        [--part all|peaks|teacher|alone|distilled|kd|cnn|summary] [--seeds 0,1] [--epochs 10]
+        [--teacher-epochs 10] [--train-size 10000] [--lr 0.02] [--threads 1] [--out runs/vit-cifar] [--json FILE]
 
-Part 1 (no data needed): the analyzer's peak of ``vit-mini`` (patch 4) and ``vit-mini-pool``
+Part ``peaks`` (no data needed): the analyzer's peak of ``vit-mini`` (patch 4) and ``vit-mini-pool``
 (patch 2, a token pool between its two stages) and of their students for pool factors 1, 2, 4, next
 to the live-set peak predicted from the token counts (students/vit.py ``predicted_peak_bytes``).
 
-Part 2 (the subset file, 20,000 training / 2,000 held-out images, crop + flip, SGD nesterov,
-cosine, batch 128): every model through ``edgemem.distill.run`` (the code ``edgemem distill``
-runs: ONNX export, parity under ONNX Runtime, the analyzer). Teacher ``vit-mini`` (trained once,
-seed 0; later seeds load it with --teacher-weights); the x2 student (patch 8) trained alone (CE, the
-``--baseline``), with KD, and with KD + token-map alignment (``token_kd``) for every seed; and the
-same student of a ``resnet20`` teacher (``[student] arch = "vit-mini"``, token_kd, first seed).
-Resumable: rerun the same command after a kill; finished phases are reused from ``--out``.
+The training parts (the subset file: the first ``--train-size`` of its 20,000 training images, all
+2,000 held-out ones, crop + flip, SGD nesterov lr ``--lr``, cosine, batch 128) run every model
+through ``edgemem.distill.run`` (the code ``edgemem distill`` runs: ONNX export, parity under ONNX
+Runtime, the analyzer): ``teacher`` trains ``vit-mini`` (seed 0; cached in OUT/teacher-vit-mini,
+loaded with --teacher-weights by every student); ``alone`` trains the x2 student (patch 8) with CE
+only; ``distilled`` with KD + token-map alignment (``token_kd``); ``kd`` with KD only; ``cnn`` the
+same student of a ``resnet20`` teacher (``[student] arch = "vit-mini"``, token_kd). ``alone`` needs no
+teacher, so it can run in another process while ``teacher`` trains; ``all`` runs the parts in order.
+Each part resumes after a kill (rerun the same command); ``summary`` tabulates the finished reports.
 """
 
 from __future__ import annotations
@@ -72,71 +74,106 @@ class LineProgress:
         print(f"[{time.strftime('%H:%M:%S')}] note: {text}", flush=True)
 
 
-def run(table: dict) -> dict:
+def run(table: dict, teacher_only: bool = False) -> None:
     from edgemem.distill.config import config_from_mapping
-    from edgemem.distill.run import distill
+    from edgemem.distill.run import Context, distill, prepare_teacher
 
-    result = distill(config_from_mapping(table), LineProgress())
-    rows = {"student": result.student, "baseline": result.baseline, "teacher": result.teacher}
-    return {role: None if m is None else {"accuracy": m.accuracy, "peak_bytes": m.peak_activation_bytes, "params": m.parameters,
-                                           "method": m.training.method if m.training else "given",
-                                           "time_s": m.training.train_time_s if m.training else 0.0, "description": m.description}
-            for role, m in rows.items()} | {"parity": result.parity_max_abs_diff}
+    config = config_from_mapping(table)
+    if teacher_only:  # the teacher phase of a run, alone: trained and cached
+        from edgemem.distill.data import load_dataset
+
+        prepare_teacher(Context(config, load_dataset(config.dataset, config.data_path, config.data), LineProgress(), []))
+        return
+    distill(config, LineProgress())
+
+
+TRAIN_PARTS = ("teacher", "alone", "distilled", "kd", "cnn")
+
+
+def part_config(part: str, seed: int, args) -> dict:
+    """The distill config of one part and seed."""
+    train = {"threads": args.threads, "batch_size": 128, "lr": args.lr, "momentum": 0.9, "weight_decay": 5e-4,
+             "nesterov": True, "schedule": "cosine"}
+    base = {"dataset": "cifar10", "data_path": str(args.data), "epochs": args.epochs, "teacher_epochs": args.teacher_epochs,
+            "train": train, "teacher_train": train, "data": {"augment": "crop_flip", "train_size": args.train_size},
+            "resume": True, "seed": seed, "student": {"pool_factor": 2}, "out": str(args.out / f"{part}-s{seed}")}
+    teacher_file = str(args.out / "teacher-vit-mini" / "teacher.pt")
+    if part == "teacher":  # only the teacher phase runs (trained, cached in OUT/teacher-vit-mini)
+        return {**base, "teacher": "vit-mini", "seed": 0, "method": "kd", "teacher_cache": str(args.out / "teacher-vit-mini")}
+    if part == "alone":
+        return {**base, "teacher": "vit-mini", "method": "ce"}
+    if part in ("distilled", "kd"):
+        return {**base, "teacher": "vit-mini", "teacher_weights": teacher_file, "method": "token_kd" if part == "distilled" else "kd"}
+    return {**base, "teacher": "resnet20", "method": "auto", "teacher_cache": str(args.out / "teacher-resnet20"),
+            "student": {"pool_factor": 2, "arch": "vit-mini"}}
+
+
+def summarize(args, seeds) -> dict:
+    """Rows of the finished parts (their report.json files)."""
+    rows = {}
+    for part in TRAIN_PARTS[1:]:
+        for seed in seeds:
+            report = args.out / f"{part}-s{seed}" / "report.json"
+            if report.is_file():
+                doc = json.loads(report.read_text())
+                rows[f"{part}-s{seed}"] = {role: None if doc.get(role) is None else
+                                           {"accuracy": doc[role]["accuracy"], "peak_bytes": doc[role]["peak_activation_bytes"],
+                                            "params": doc[role]["parameters"], "description": doc[role]["description"],
+                                            "train_time_s": (doc[role].get("training") or {}).get("train_time_s")}
+                                           for role in ("teacher", "student")} | {"method": doc["method"],
+                                                                                   "parity": doc["parity_max_abs_diff"]}
+    return rows
+
+
+def print_summary(rows: dict, seeds) -> None:
+    def values(part, role):
+        return [rows[f"{part}-s{s}"][role]["accuracy"] * 100 for s in seeds
+                if f"{part}-s{s}" in rows and rows[f"{part}-s{s}"][role] and rows[f"{part}-s{s}"][role]["accuracy"] is not None]
+
+    lines = [("ViT teacher (vit-mini, patch 4)", values("distilled", "teacher")[:1]),
+             ("x2 student (patch 8) alone, CE", values("alone", "student")),
+             ("x2 student, KD + token alignment from the ViT", values("distilled", "student")),
+             ("x2 student, KD only from the ViT", values("kd", "student")),
+             ("resnet20 teacher", values("cnn", "teacher")),
+             ("x2 ViT student, KD + tokens from resnet20", values("cnn", "student"))]
+    print("| model | accuracy % (seeds " + ",".join(map(str, seeds)) + ") | mean |")
+    print("|---|---|---|")
+    for label, found in lines:
+        if found:
+            print(f"| {label} | {', '.join(f'{v:.2f}' for v in found)} | {statistics.mean(found):.2f} |")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--teacher-epochs", type=int, default=15)
+    parser.add_argument("--part", default="all", choices=("all", "peaks", *TRAIN_PARTS, "summary"))
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--teacher-epochs", type=int, default=10)
+    parser.add_argument("--train-size", type=int, default=10000)
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--lr", type=float, default=0.02)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/vit-cifar"))
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--no-cnn", action="store_true", help="skip the resnet20 teacher")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    document = {"peaks": peak_table(), "runs": {}}
-    if not args.data.is_file():
-        print(f"distill_vit: {args.data} is absent, so part 2 was not run")
-        return 0
-    train = {"threads": args.threads, "batch_size": 128, "lr": args.lr, "momentum": 0.9, "weight_decay": 5e-4,
-             "nesterov": True, "schedule": "cosine"}
-    base = {"dataset": "cifar10", "data_path": str(args.data), "epochs": args.epochs, "teacher_epochs": args.teacher_epochs,
-            "train": train, "teacher_train": train, "data": {"augment": "crop_flip"}, "resume": True,
-            "student": {"pool_factor": 2}}
-    teacher_cache = args.out / "teacher-vit-mini"
     seeds = [int(s) for s in args.seeds.split(",")]
-    for seed in seeds:
-        given = {} if seed == seeds[0] else {"teacher_weights": str(teacher_cache / "teacher.pt")}
-        common = {**base, "teacher": "vit-mini", "seed": seed, "teacher_cache": str(teacher_cache), **given}
-        document["runs"][f"s{seed}-token_kd"] = run({**common, "method": "token_kd", "baseline": True, "out": str(args.out / f"s{seed}-token")})
-        document["runs"][f"s{seed}-kd"] = run({**common, "method": "kd", "out": str(args.out / f"s{seed}-kd")})
-        if seed == seeds[0] and not args.no_cnn:
-            cnn = {**base, "teacher": "resnet20", "seed": seed, "method": "auto", "teacher_cache": str(args.out / "teacher-resnet20"),
-                   "student": {"pool_factor": 2, "arch": "vit-mini"}, "out": str(args.out / f"s{seed}-cnn")}
-            document["runs"][f"s{seed}-cnn"] = run(cnn)
-        print_summary(document["runs"], seeds)
+    document = {}
+    if args.part in ("all", "peaks"):
+        document["peaks"] = peak_table()
+    parts = TRAIN_PARTS if args.part == "all" else (args.part,) if args.part in TRAIN_PARTS else ()
+    if parts and not args.data.is_file():
+        print(f"distill_vit: {args.data} is absent, so no model was trained")
+        parts = ()
+    for part in parts:
+        for seed in ([0] if part == "teacher" else seeds):
+            run(part_config(part, seed, args), teacher_only=part == "teacher")
+    document["runs"] = summarize(args, seeds)
+    print_summary(document["runs"], seeds)
     print(f"total {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(document, indent=2, default=str))
     return 0
-
-
-def print_summary(runs: dict, seeds) -> None:
-    def acc(key, role):
-        values = [runs[f"s{s}-{key}"][role]["accuracy"] * 100 for s in seeds if f"s{s}-{key}" in runs]
-        return values
-
-    lines = [("ViT teacher (vit-mini, patch 4)", acc("token_kd", "teacher")), ("x2 student alone (CE)", acc("token_kd", "baseline")),
-             ("x2 student, KD from the ViT", acc("kd", "student")), ("x2 student, KD + tokens from the ViT", acc("token_kd", "student")),
-             ("resnet20 teacher", acc("cnn", "teacher")), ("x2 ViT student, KD + tokens from resnet20", acc("cnn", "student"))]
-    print("| model | accuracy % (per seed) | mean |")
-    print("|---|---|---|")
-    for label, values in lines:
-        if values:
-            print(f"| {label} | {', '.join(f'{v:.2f}' for v in values)} | {statistics.mean(values):.2f} |")
 
 
 if __name__ == "__main__":

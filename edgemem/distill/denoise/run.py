@@ -67,7 +67,9 @@ def distill_denoise(config, progress=None) -> DenoiseResult:
                          NoiseSchedule(opts.num_timesteps, opts.beta_1, opts.beta_T), progress, [], resolve_device(config.train.device))
     progress.note(ctx.data.description)
     teacher, training = prepare_teacher(ctx)
-    teacher_summary = summarize(ctx, "teacher", teacher, teacher.edgemem_name, training, config.out_dir / "teacher")
+    teacher_file = config.teacher_weights or str(config.teacher_cache_dir / "teacher.pt")
+    teacher_summary = summarize(ctx, "teacher", teacher, f"{teacher.edgemem_name}: strides {list(teacher.pool_strides)}", training,
+                                config.out_dir / "teacher", checkpoint=teacher_file)
     spec = choose_spec(ctx, teacher)
     student, method = train_student(ctx, teacher, spec, "student", config.method, config.out_dir / "student")
     baseline = None
@@ -97,8 +99,9 @@ def training_settings(config, train) -> dict:
 
 def prepare_teacher(ctx: DenoiseContext):
     """(trained teacher in eval mode, its DenoiseTraining or None when weights were given)."""
-    from edgemem.distill.checkpoint import atomic_save, atomic_write_text, read_checkpoint
+    from edgemem.distill.checkpoint import atomic_save, atomic_write_text
     from edgemem.distill.denoise.models import load_denoiser
+    from edgemem.distill.teacher import read_state_dict
 
     config = ctx.config
     torch.manual_seed(config.seed)
@@ -111,7 +114,7 @@ def prepare_teacher(ctx: DenoiseContext):
     fingerprint = teacher_fingerprint(config)
     final, meta = cache / "teacher.pt", cache / "teacher.json"
     if final.is_file() and _read_json(meta).get("fingerprint") == fingerprint:
-        teacher.load_state_dict(read_checkpoint(final))
+        teacher.load_state_dict(read_state_dict(final))
         ctx.note(f"teacher {config.teacher} reused from the cache {cache}")
         return teacher.eval(), None
     ctx.progress.note(f"training the teacher {config.teacher} first ({config.teacher_train.epochs} epochs; no --teacher-weights)")
@@ -191,8 +194,10 @@ def train_student(ctx: DenoiseContext, teacher, spec, role: str, method: str, fo
     return {role: (summary, trained)}, method
 
 
-def summarize(ctx: DenoiseContext, role: str, model, description: str, training, folder: Path, spec=None) -> DenoiserSummary:
-    """Export + parity + analyzer + held-out loss of one trained model; its checkpoint is saved beside."""
+def summarize(ctx: DenoiseContext, role: str, model, description: str, training, folder: Path, spec=None,
+              checkpoint: str | None = None) -> DenoiserSummary:
+    """Export + parity + analyzer + held-out loss of one trained model; a student's checkpoint is saved
+    beside (``checkpoint``: where the teacher's weights already are)."""
     from edgemem.distill.budget import analyze_onnx
     from edgemem.distill.checkpoint import atomic_save
     from edgemem.distill.denoise.evaluate import denoising_loss
@@ -205,8 +210,9 @@ def summarize(ctx: DenoiseContext, role: str, model, description: str, training,
     report = analyze_onnx(onnx_path, ctx.config.precision)
     loss = denoising_loss(model, ctx.schedule, ctx.data.x_test, ctx.options.eval_draws, ctx.config.seed,
                           ctx.config.train.eval_batch_size)
-    checkpoint = atomic_save({"state_dict": model.state_dict(), "role": role, "teacher": ctx.config.teacher, "spec": spec,
-                              "pool_strides": list(model.pool_strides), "heldout_loss": loss}, folder / f"{role}.pt")
+    if checkpoint is None:
+        checkpoint = atomic_save({"state_dict": model.state_dict(), "role": role, "teacher": ctx.config.teacher, "spec": spec,
+                                  "pool_strides": list(model.pool_strides), "heldout_loss": loss}, folder / f"{role}.pt")
     return DenoiserSummary(role, description, loss, report.best.peak_bytes, report.best.arena_bytes, report.weights_bytes,
                            sum(p.numel() for p in model.parameters()), tuple(model.pool_strides), spec, str(onnx_path),
                            str(checkpoint), parity, training)
