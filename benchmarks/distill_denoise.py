@@ -169,9 +169,14 @@ def main(argv=None) -> int:
     elif args.part in ("all", "run"):
         document["run"] = run_subset(args)
         print_table(document["run"])
+    return finish(document, args.json, started)
+
+
+def finish(document: dict, json_path: Path | None, started: float) -> int:
+    """Print the total time and write the JSON document when asked."""
     print(f"total {time.perf_counter() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps(document, indent=2, default=str))
+    if json_path:
+        json_path.write_text(json.dumps(document, indent=2, default=str))
     return 0
 
 

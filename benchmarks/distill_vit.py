@@ -29,7 +29,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from distill_denoise import PrintProgress, finish  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset.npz"
 
@@ -57,21 +60,10 @@ def peak_table() -> list[dict]:
     return rows
 
 
-class LineProgress:
-    def phase(self, name, epochs, steps_per_epoch, start_epoch=0):
-        self.name = name
-        print(f"[{time.strftime('%H:%M:%S')}] {name}: {epochs} epochs" + (f" (after epoch {start_epoch})" if start_epoch else ""), flush=True)
-
-    def step(self, epoch, loss): ...
-
+class LineProgress(PrintProgress):
     def epoch_end(self, m):
         print(f"[{time.strftime('%H:%M:%S')}]   {self.name} epoch {m.epoch}: loss {m.train_loss:.4f} "
               f"accuracy {m.eval_accuracy:.2%} ({m.time_s:.0f} s)", flush=True)
-
-    def phase_end(self): ...
-
-    def note(self, text):
-        print(f"[{time.strftime('%H:%M:%S')}] note: {text}", flush=True)
 
 
 def run(table: dict, teacher_only: bool = False) -> None:
@@ -170,10 +162,7 @@ def main(argv=None) -> int:
             run(part_config(part, seed, args), teacher_only=part == "teacher")
     document["runs"] = summarize(args, seeds)
     print_summary(document["runs"], seeds)
-    print(f"total {time.perf_counter() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps(document, indent=2, default=str))
-    return 0
+    return finish(document, args.json, started)
 
 
 if __name__ == "__main__":

@@ -126,12 +126,16 @@ def check_state_dict(model, state: dict, path: Path, spec: str) -> None:
             raise ConfigError(f"{path}: does not match teacher {spec!r}: the file has key {key!r} the model does not")
 
 
-def load_teacher(spec: str, num_classes: int, in_channels: int | None, weights: Path | None):
-    """Build teacher ``spec``; load ``weights`` when given (then the teacher is in eval mode)."""
-    model = build_teacher(spec, num_classes, in_channels)
+def load_weights(model, weights: Path | None, spec: str):
+    """Load ``weights`` (checked key by key) into ``model`` and put it in eval mode; nothing when None."""
     if weights is not None:
         state = read_state_dict(Path(weights))
         check_state_dict(model, state, Path(weights), spec)
         model.load_state_dict(state, strict=False)
         model.eval()
     return model
+
+
+def load_teacher(spec: str, num_classes: int, in_channels: int | None, weights: Path | None):
+    """Build teacher ``spec``; load ``weights`` when given (then the teacher is in eval mode)."""
+    return load_weights(build_teacher(spec, num_classes, in_channels), weights, spec)

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from rich.table import Table
 from rich.text import Text
 
 from edgemem.distill.denoise.result import DenoiseResult, DenoiserSummary
 from edgemem.output import Output
+from edgemem.output.distill import DistillProgress, _epochs
 from edgemem.units import format_bytes
 
 
@@ -43,11 +42,11 @@ def models_table(result: DenoiseResult) -> Table:
 
 def summary_lines(result: DenoiseResult) -> list[Text]:
     lines = []
-    if result.reduction is not None:
-        lines.append(Text(f"peak activation memory: teacher {format_bytes(result.teacher.peak_activation_bytes)} -> student "
-                          f"{format_bytes(result.student.peak_activation_bytes)} ({result.reduction:.2f}x smaller)"))
-    if result.loss_ratio is not None:
-        lines.append(Text(f"held-out denoising loss: student / teacher = {result.loss_ratio:.3f}"))
+    student, teacher = result.student, result.teacher
+    if result.reduction is not None and result.loss_ratio is not None:
+        lines.append(Text(f"student vs teacher: peak activation memory {result.reduction:.2f}x smaller "
+                          f"({format_bytes(teacher.peak_activation_bytes)} -> {format_bytes(student.peak_activation_bytes)}), "
+                          f"held-out denoising loss {result.loss_ratio:.3f}x the teacher's"))
     ref = result.quality_reference
     if ref is not None:
         lines.append(Text(f"quality floor: {ref.samples} real training images score {ref.real_frechet_distance:.2f} "
@@ -78,28 +77,8 @@ def _ratio(m: DenoiserSummary, teacher: DenoiserSummary) -> str:
     return f"{m.heldout_loss / teacher.heldout_loss:.3f}x"
 
 
-def _epochs(m: DenoiserSummary) -> str:
-    if m.training is None:
-        return "-"
-    return f"{m.training.epochs} cached" if m.training.cached else str(m.training.epochs)
-
-
-class DenoiseProgress:
+class DenoiseProgress(DistillProgress):
     """Progress sink of distill_denoise: one bar per phase on stderr (training: loss; sampling: timestep)."""
-
-    def __init__(self, out: Output) -> None:
-        self.out = out
-        self._stack = contextlib.ExitStack()
-        self._bar = None
-        self._name, self._epochs, self._last = "", 0, ""
-
-    def phase(self, name: str, epochs: int, steps_per_epoch: int, start_epoch: int = 0) -> None:
-        self.phase_end()
-        self._name, self._epochs = name, epochs
-        self._bar = self._stack.enter_context(self.out.progress(name, total=epochs * steps_per_epoch))
-        self._bar.update(completed=start_epoch * steps_per_epoch)
-        if start_epoch:
-            self.out.info(f"{name}: continuing after epoch {start_epoch}")
 
     def step(self, epoch: int, value: float) -> None:
         if self._bar is None:
@@ -112,12 +91,3 @@ class DenoiseProgress:
         self._last = f"| last epoch: loss {metrics.train_loss:.4f}, held-out {metrics.monitor_loss:.4f}"
         if not self.out.interactive and metrics.epoch == self._epochs:
             self.out.info(f"{self._name}: {metrics.epoch} epochs, loss {metrics.train_loss:.4f}, held-out {metrics.monitor_loss:.4f}")
-
-    def phase_end(self) -> None:
-        self._stack.close()
-        self._stack = contextlib.ExitStack()
-        self._bar = None
-        self._last = ""
-
-    def note(self, text: str) -> None:
-        self.out.info(text)

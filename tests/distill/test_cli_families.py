@@ -72,7 +72,7 @@ def test_denoise_resume_reuses_every_phase(denoise_run):
     assert again["student"]["training"]["cached"] and again["student"]["heldout_loss"] == doc["student"]["heldout_loss"]
     assert again["student"]["quality"]["frechet_distance"] == doc["student"]["quality"]["frechet_distance"]
     assert "teacher ddpm-unet-tiny reused from the cache" in result.stderr
-    assert "held-out denoising loss: student / teacher" in result.stdout
+    assert "student vs teacher: peak activation memory" in result.stdout
 
 
 def test_denoiser_onnx_goes_through_analyze_and_bench(denoise_run, tmp_path):

@@ -36,12 +36,6 @@ def build_denoiser(spec: str, in_channels: int):
 
 def load_denoiser(spec: str, in_channels: int, weights: Path | None):
     """Build denoiser ``spec``; load ``weights`` when given (a state dict, or a checkpoint holding one)."""
-    from edgemem.distill.teacher import check_state_dict, read_state_dict
+    from edgemem.distill.teacher import load_weights
 
-    model = build_denoiser(spec, in_channels)
-    if weights is not None:
-        state = read_state_dict(Path(weights))
-        check_state_dict(model, state, Path(weights), spec)
-        model.load_state_dict(state, strict=False)
-        model.eval()
-    return model
+    return load_weights(build_denoiser(spec, in_channels), weights, spec)

@@ -98,30 +98,48 @@ def training_settings(config, train) -> dict:
 
 
 def prepare_teacher(ctx: DenoiseContext):
-    """(trained teacher in eval mode, its DenoiseTraining or None when weights were given)."""
-    from edgemem.distill.checkpoint import atomic_save, atomic_write_text
+    """(trained teacher in eval mode, its DenoiseTraining or None when weights were given or cached)."""
     from edgemem.distill.denoise.models import load_denoiser
-    from edgemem.distill.teacher import read_state_dict
 
     config = ctx.config
     torch.manual_seed(config.seed)
-    weights = Path(config.teacher_weights) if config.teacher_weights else None
-    teacher = load_denoiser(config.teacher, ctx.data.x_train.shape[1], weights)
-    if weights is not None:
-        ctx.note(f"teacher {config.teacher} loaded from {weights}")
+    given = Path(config.teacher_weights) if config.teacher_weights else None
+    teacher = load_denoiser(config.teacher, ctx.data.x_train.shape[1], given)
+    if given is not None:
+        ctx.note(f"teacher {config.teacher} loaded from {given}")
         return teacher.eval(), None
-    cache = config.teacher_cache_dir
-    fingerprint = teacher_fingerprint(config)
-    final, meta = cache / "teacher.pt", cache / "teacher.json"
-    if final.is_file() and _read_json(meta).get("fingerprint") == fingerprint:
-        teacher.load_state_dict(read_state_dict(final))
-        ctx.note(f"teacher {config.teacher} reused from the cache {cache}")
+    cache = TeacherCache(config.teacher_cache_dir, teacher_fingerprint(config))
+    if cache.load_into(teacher):
+        ctx.note(f"teacher {config.teacher} reused from the cache {cache.folder}")
         return teacher.eval(), None
     ctx.progress.note(f"training the teacher {config.teacher} first ({config.teacher_train.epochs} epochs; no --teacher-weights)")
-    trained, training = run_training(ctx, "teacher", teacher, None, [], "ce", config.teacher_train, cache / "checkpoint", fingerprint)
-    atomic_save(trained.state_dict(), final)
-    atomic_write_text(json.dumps({"fingerprint": fingerprint, "teacher": config.teacher, "epochs": training.epochs}, indent=2), meta)
+    trained, training = run_training(ctx, "teacher", teacher, None, [], "ce", config.teacher_train, cache.folder / "checkpoint",
+                                     cache.fingerprint)
+    cache.store(trained, {"teacher": config.teacher, "epochs": training.epochs})
     return trained.eval(), training
+
+
+@dataclasses.dataclass(frozen=True)
+class TeacherCache:
+    """``teacher.pt`` (a state dict) + ``teacher.json`` (its fingerprint) in ``folder``."""
+
+    folder: Path
+    fingerprint: str
+
+    def load_into(self, model) -> bool:
+        from edgemem.distill.teacher import read_state_dict
+
+        weights = self.folder / "teacher.pt"
+        if not weights.is_file() or _read_json(self.folder / "teacher.json").get("fingerprint") != self.fingerprint:
+            return False
+        model.load_state_dict(read_state_dict(weights))
+        return True
+
+    def store(self, model, info: dict) -> None:
+        from edgemem.distill.checkpoint import atomic_save, atomic_write_text
+
+        atomic_save(model.state_dict(), self.folder / "teacher.pt")
+        atomic_write_text(json.dumps({"fingerprint": self.fingerprint, **info}, indent=2), self.folder / "teacher.json")
 
 
 def teacher_fingerprint(config) -> str:
@@ -139,8 +157,8 @@ def loss_weights(config, method: str) -> dict:
 
 def run_training(ctx: DenoiseContext, name, model, teacher, pairs, method, train, checkpoint_dir: Path, fingerprint: str):
     config = ctx.config
-    if not config.resume and (checkpoint_dir / "last.pt").exists():
-        ctx.progress.note(f"{name}: starting fresh over the checkpoint in {checkpoint_dir} (use --resume to continue it)")
+    if (checkpoint_dir / "last.pt").exists() and not config.resume:
+        ctx.progress.note(f"{name}: the checkpoint in {checkpoint_dir} is overwritten (--resume continues it)")
     job = DenoiseJob(name, model, ctx.data, ctx.schedule, config.denoise, loss_weights(config, method), method, train.epochs,
                      train.batch_size, teacher=teacher, pairs=list(pairs), checkpoint_dir=checkpoint_dir, resume=config.resume,
                      seed=config.seed, fingerprint=fingerprint, progress=ctx.progress, device=ctx.device,
