@@ -61,14 +61,10 @@ def distill(
         raise UsageError(f"plot {settings.plot}: unknown format {Path(settings.plot).suffix or '(none)'}",
                          hint="use a .png or .svg file name")
     out_ = Output(json_mode=settings.json)
-    if settings.task == "denoise":
-        from edgemem.cli.denoise import run_denoise
+    if settings.task == "denoise" or settings.method == "blockwise":  # their own runs: cli/denoise.py, cli/blockwise.py
+        from edgemem.cli import blockwise, denoise
 
-        return run_denoise(settings, out_)
-    if settings.method == "blockwise":
-        from edgemem.cli.blockwise import run_blockwise
-
-        return run_blockwise(settings, out_)
+        return (denoise.run_denoise if settings.task == "denoise" else blockwise.run_blockwise)(settings, out_)
 
     from edgemem.distill.run import distill as run_distill
     from edgemem.output.distill import DistillProgress
