@@ -91,6 +91,7 @@ def test_denoiser_onnx_goes_through_analyze_and_bench(denoise_run, tmp_path):
     (["--teacher", "resnet-mini"], "--task denoise: 'resnet-mini' is not a denoiser"),
     (["--teacher", "ddpm-unet-tiny", "--method", "at"], "method 'at' is not available for --task denoise"),
     (["--teacher", "ddpm-unet-tiny", "--dataset", "mnist1d"], "--task denoise needs images"),
+    (["--teacher", "ddpm-unet-tiny", "--sweep", "k=1,2"], "--sweep is not available for --task denoise"),
 ])
 def test_denoise_errors_are_one_line(tmp_path, args, message):
     base = ["distill", "--task", "denoise", "--dataset", "digits", "--out", str(tmp_path / "o"), "--epochs", "1"]

@@ -59,6 +59,8 @@ def distill_denoise(config, progress=None) -> DenoiseResult:
     progress = progress or SilentProgress()
     if config.method not in ("auto", *METHODS):
         raise ConfigError(f"method {config.method!r} is not available for --task denoise", hint=f"use auto, {', '.join(METHODS)}")
+    if config.sweep:
+        raise ConfigError("--sweep is not available for --task denoise", hint="run one pool factor per run ([student] pool_factor)")
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     config.out_dir.mkdir(parents=True, exist_ok=True)
@@ -206,7 +208,8 @@ def train_student(ctx: DenoiseContext, teacher, spec, role: str, method: str, fo
     fingerprint = _digest({"teacher": teacher_fingerprint(config), "teacher_weights": config.teacher_weights, "method": method,
                            "spec": dataclasses.asdict(spec), "weights": loss_weights(config, method), "init": config.student.init,
                            **training_settings(config, config.train)})
-    job_teacher = teacher if METHODS[method].get("kd_weight") or METHODS[method].get("red_weight") else None
+    weights = loss_weights(config, method)
+    job_teacher = teacher if weights.get("kd_weight") or weights.get("red_weight") else None
     trained, training = run_training(ctx, role, student.model, job_teacher, pairs, method, config.train, folder / "checkpoint", fingerprint)
     summary = summarize(ctx, role, trained, student.description, training, folder, spec=dataclasses.asdict(spec))
     return {role: (summary, trained)}, method
