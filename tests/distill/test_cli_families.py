@@ -117,6 +117,11 @@ def test_vit_teacher_to_pooled_vit_student(tmp_path):
     assert k2["training"]["method"] == "token_kd" and k1["training"]["method"] == "kd"
     assert k2["peak_activation_bytes"] < k1["peak_activation_bytes"] == doc["teacher"]["peak_activation_bytes"]
     assert doc["parity_max_abs_diff"] <= 1e-4
+    benched = runner.invoke(app, ["bench", k2["onnx_path"], "--host", "local", *FAST_BENCH, "--results-dir", str(tmp_path / "r"),
+                                  "--json"])
+    assert benched.exit_code == 0, benched.output
+    verdict = json.loads(benched.stdout)["verdict"]
+    assert verdict["predicted_activation_bytes"] >= k2["peak_activation_bytes"] and verdict["measured_activation_bytes"] is not None
 
 
 def test_cnn_teacher_to_vit_student(tmp_path):
