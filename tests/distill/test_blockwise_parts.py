@@ -15,14 +15,14 @@ from edgemem.distill.blockwise.activations import Cached, OnTheFly, TruncatedTea
 from edgemem.distill.blockwise.blocks import find_blocks
 from edgemem.distill.blockwise.comm import LocalComm, restart_count, under_torchrun
 from edgemem.distill.blockwise.finetune import ShardedBatches
-from edgemem.distill.blockwise.launch import config_to_toml, torchrun_argv, worker_environment
+from edgemem.distill.blockwise.launch import torchrun_argv, worker_environment
 from edgemem.distill.blockwise.options import BlockwiseOptions
 from edgemem.distill.blockwise.reassemble import assemble, reassemble
 from edgemem.distill.blockwise.replacements import SeparablePair, build_replacement, parameter_count
 from edgemem.distill.blockwise.result import CostEstimate
 from edgemem.distill.blockwise.store import BlockStore
 from edgemem.distill.blockwise.train import BlockJob, train_block
-from edgemem.distill.config import DataOptions, DistillConfig, config_from_mapping
+from edgemem.distill.config import DataOptions, DistillConfig, config_from_mapping, write_config
 from edgemem.distill.data import load_dataset
 from edgemem.distill.data.loader import BatchSource
 from edgemem.distill.taps import FeatureTaps
@@ -247,11 +247,10 @@ def test_the_launch_config_reads_back_equal(tmp_path):
                                   "out": str(tmp_path / "o\"ut"), "workers": 3, "blocks": "residual", "replacement": "G(4)",
                                   "loss": {"kd_weight": 0.5}, "train": {"milestones": [2, 3], "lr": 1e-3},
                                   "data": {"train_size": 100}, "blockwise": {"threshold": 0.1, "finetune": False}})
-    path = tmp_path / "launch.toml"
-    path.write_text(config_to_toml(config))
+    path = write_config(config, tmp_path / "launch.toml")
     assert config_from_mapping(tomllib.loads(path.read_text())) == config
     plain = DistillConfig()
-    assert config_from_mapping(tomllib.loads(config_to_toml(plain))) == plain
+    assert config_from_mapping(tomllib.loads(write_config(plain, tmp_path / "plain.toml").read_text())) == plain
 
 
 def test_torchrun_command_and_worker_environment(tmp_path):

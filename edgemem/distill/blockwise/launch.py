@@ -17,55 +17,16 @@ for torchrun: launched workers exit 0 and rank 0 leaves the real exit code in
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from edgemem.distill.config import DistillConfig
+from edgemem.distill.config import DistillConfig, write_config
 from edgemem.errors import TrainingError
 
 LAUNCHED = "EDGEMEM_BLOCKWISE_LAUNCHED"  # set in the workers edgemem starts (not in a user's own torchrun)
-_SECTIONS = ("train", "teacher_train", "loss", "student", "data", "blockwise")
-_RENAMED = {"budget_bytes": "budget", "weights_budget_bytes": "weights_budget"}
-
-
-def config_to_toml(config: DistillConfig) -> str:
-    """The config as a TOML run file that ``load_config`` reads back to an equal config."""
-    values = config.to_dict()
-    lines = []
-    for key, value in values.items():
-        if key in _SECTIONS or key in ("sweep", "sweep_key") or value is None:
-            continue
-        lines.append(f"{_RENAMED.get(key, key)} = {_toml_value(value)}")
-    if config.sweep:
-        name = "k" if config.sweep_key == "pool_factor" else "width"
-        lines.append(f"sweep = {_toml_value(name + '=' + ','.join(f'{v:g}' for v in config.sweep))}")
-    for section in _SECTIONS:
-        lines.append(f"\n[{section}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in values[section].items() if v is not None]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
 def torchrun_argv(config_path: Path, workers: int, max_restarts: int, python: str | None = None) -> list[str]:
@@ -93,11 +54,9 @@ def exit_code_path(config: DistillConfig) -> Path:
 
 def launch(config: DistillConfig) -> int:
     """Run ``config`` on ``[blockwise] workers`` torchrun workers; returns the command's exit code."""
-    from edgemem.distill.checkpoint import atomic_write_text
-
     folder = config.out_dir / "blockwise"
     folder.mkdir(parents=True, exist_ok=True)
-    path = atomic_write_text(config_to_toml(config), folder / "launch.toml")
+    path = write_config(config, folder / "launch.toml")
     code_file = exit_code_path(config)
     if code_file.exists():
         code_file.unlink()
