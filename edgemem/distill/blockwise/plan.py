@@ -42,7 +42,7 @@ def make_plan(ctx: Context, teacher, device) -> Plan:
                           hint="set [data] augment = \"none\", or activations = \"auto\" / \"on_the_fly\"")
     final_relu = _nonnegative_outputs(teacher, blocks, batches, device)
     _check_replacements(ctx, teacher, blocks, final_relu)
-    digest = _teacherdigest(teacher)
+    teacher_digest = _teacher_digest(teacher)
     fingerprints = {b.key: digest({"teacher": teacher_digest, "block": dataclasses.asdict(b), "replacement": opts.replacement,
                                     "final_relu": final_relu[b.key], "epochs": opts.epochs, "lr": opts.lr,
                                     "lr_decay": opts.lr_decay, "batch_size": batches.batch_size, "dataset": config.dataset,
@@ -81,7 +81,7 @@ def _check_replacements(ctx: Context, teacher, blocks: list[Block], final_relu: 
         build_replacement(ctx.config.blockwise.replacement, teacher, block, final_relu[block.key], 0)
 
 
-def _teacherdigest(teacher) -> str:
+def _teacher_digest(teacher) -> str:
     h = hashlib.sha256()
     for name, tensor in sorted(teacher.state_dict().items()):
         h.update(name.encode())
