@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgemem.bench.fleet import FleetOutcome
 from edgemem.bench.result import BenchResult
 from edgemem.bench.store import REPORT_SCHEMA, save_report
 from edgemem.bench.verdict import Prediction, Verdict, compare, measured_parts
@@ -66,9 +65,11 @@ class FleetReport:
                                                      "report": d.document()} for d in self.devices]}
 
 
-def report_devices(outcomes: list[FleetOutcome], prediction: Prediction | None, budget: Budget | None,
+def report_devices(outcomes: list, prediction: Prediction | None, budget: Budget | None,
                    profile: str | None, results_dir: Path | None, fleet: bool) -> FleetReport:
-    """Join each device's measurement with the prediction and the budget; store each result that exists."""
+    """Join each device's measurement (``bench.fleet.FleetOutcome``: entry, result, error) with the
+    prediction and the budget; store each result that exists. Imports nothing that runs a device,
+    so the output layer can render these records."""
     devices = []
     for outcome in outcomes:
         verdict = None if outcome.result is None else compare(prediction, measured_parts(outcome.result), budget)

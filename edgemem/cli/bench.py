@@ -99,15 +99,21 @@ def bench(
     get_backend(request.backend).probe_modules(request)  # unknown backend or mode: a usage error before any connection
     prediction = predict_for(model, request, out) if predict else None
     budget_ = None if defaults.budget_bytes is None else Budget(defaults.budget_bytes, budget_scope)
-    artifacts_root = (results_dir / "logs") if save else Path(tempfile.mkdtemp(prefix="edgemem-bench-logs-"))
+    fleet = measure(entries, request, prediction, budget_, defaults.profile, results_dir if save else None, parallel, out,
+                    fleet=len(entries) > 1 or inventory is not None)
+    return emit(fleet, out)
+
+
+def measure(entries, request: BenchRequest, prediction: Prediction | None, budget: Budget | None, profile: str | None,
+            results_dir: Path | None, parallel: int, out: Output, fleet: bool) -> FleetReport:
+    """Run on every device (raw logs under results_dir/logs, or a temporary folder when nothing is saved)."""
+    artifacts_root = (results_dir / "logs") if results_dir is not None else Path(tempfile.mkdtemp(prefix="edgemem-bench-logs-"))
     try:
         outcomes = run_all(entries, request, artifacts_root, parallel, out, threading.Event())
-        fleet = report_devices(outcomes, prediction, budget_, defaults.profile, results_dir if save else None,
-                               fleet=len(entries) > 1 or inventory is not None)
+        return report_devices(outcomes, prediction, budget, profile, results_dir, fleet)
     finally:
-        if not save:
+        if results_dir is None:
             shutil.rmtree(artifacts_root, ignore_errors=True)
-    return emit(fleet, out)
 
 
 def emit(fleet: FleetReport, out: Output) -> int:

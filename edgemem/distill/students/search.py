@@ -4,7 +4,7 @@ Each knob is moved only for what it saves. Candidates are tried from least to mo
 widths outermost (width costs the most accuracy), then cheap convolutions, then pool factors
 innermost. Aggressive pooling is what lowers peak activation memory, so for
 ``scope="activations"`` the pool factor moves first and the conv moves on only when the weights
-are what fails (``weights_budget_bytes``); with ``scope="total"`` (activations + weights) cheap
+are what fails (a weights budget); with a budget that counts the weights (scope weights or model) cheap
 convs are tried too, since they lower the weights. Pooling never removes weights (RED blocks add
 some), so once the unpooled student's weights are over, its pooled siblings are skipped unmeasured.
 Every candidate is derived, exported to ONNX and analyzed with the budget passed in
