@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 from pathlib import Path
 
 from edgemem import __version__
@@ -163,8 +164,6 @@ def summarize(ctx: Context, role: str, model, description: str, training: TrainS
 
 def finish_result(ctx: Context, started: float, **fields) -> DistillResult:
     """The run's DistillResult (its verdict is the analyzer's on the student), written to report.json."""
-    import time
-
     config = ctx.config
     result = DistillResult(dataset=ctx.dataset.describe(), precision=config.precision, out_dir=str(config.out_dir),
                            report_path=str(config.out_dir / "report.json"), notes=tuple(ctx.notes),

@@ -8,7 +8,9 @@ import dataclasses
 import hashlib
 
 from edgemem.distill.blockwise.blocks import Block, find_blocks
+from edgemem.distill.blockwise.replacements import SEPARABLE, build_replacement, cheap_applies
 from edgemem.distill.common import Context, digest
+from edgemem.distill.data.loader import BatchSource
 from edgemem.errors import ConfigError
 
 
@@ -21,8 +23,6 @@ class Plan:
 
 
 def make_plan(ctx: Context, teacher, device) -> Plan:
-    from edgemem.distill.blockwise.replacements import SEPARABLE, cheap_applies
-    from edgemem.distill.data.loader import BatchSource
 
     config, opts = ctx.config, ctx.config.blockwise
     blocks = find_blocks(teacher, ctx.input_shape, opts.blocks, config.teacher)
@@ -75,8 +75,6 @@ def _nonnegative_outputs(teacher, blocks: list[Block], batches, device) -> dict[
 
 def _check_replacements(ctx: Context, teacher, blocks: list[Block], final_relu: dict[str, bool]) -> None:
     """Build every replacement once, so a block no replacement fits fails before any training."""
-    from edgemem.distill.blockwise.replacements import build_replacement
-
     for block in blocks:
         build_replacement(ctx.config.blockwise.replacement, teacher, block, final_relu[block.key], 0)
 

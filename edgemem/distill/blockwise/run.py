@@ -26,15 +26,25 @@ import socket
 import time
 from dataclasses import replace
 
+from edgemem.distill.blockwise.activations import measure_cost, measure_machine, measure_prefixes
 from edgemem.distill.blockwise.blocks import Block
-from edgemem.distill.blockwise.plan import Plan, make_plan
 from edgemem.distill.blockwise.comm import connect, restart_count, watching
+from edgemem.distill.blockwise.finetune import ShardedBatches
+from edgemem.distill.blockwise.plan import Plan, make_plan
+from edgemem.distill.blockwise.reassemble import assemble, reassemble
+from edgemem.distill.blockwise.replacements import build_replacement
 from edgemem.distill.blockwise.result import BlockwiseReport, CostEstimate, speedup_of
 from edgemem.distill.blockwise.schedule import Assignment, assign, round_robin
 from edgemem.distill.blockwise.store import BlockStore
+from edgemem.distill.blockwise.train import BlockJob, block_seed, new_replacement, train_block
+from edgemem.distill.checkpoint import atomic_save
 from edgemem.distill.common import Context, SilentProgress, digest, finish_result, open_run, prepare_teacher, summarize
 from edgemem.distill.config import DistillConfig, resolve_weights
+from edgemem.distill.export import check_parity, export_onnx
 from edgemem.distill.result import DistillResult
+from edgemem.distill.teacher import load_teacher
+from edgemem.distill.trainers import METHODS, get_trainer
+from edgemem.distill.trainers.base import TrainJob, accuracy, resolve_device
 from edgemem.errors import ConfigError
 
 METHOD = "blockwise"
@@ -42,8 +52,6 @@ METHOD = "blockwise"
 
 def run_worker(config: DistillConfig, progress=None, comm=None) -> DistillResult | None:
     """Run ``config`` (method blockwise) as one worker; under torchrun every worker calls this."""
-    from edgemem.distill.trainers.base import resolve_device
-
     device = resolve_device(config.train.device)
     import torch
 
@@ -96,7 +104,6 @@ def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
 def _teacher(ctx: Context, comm):
     """Rank 0 prepares the teacher (it may train and cache it) and sends its weights to the others,
     so workers on other machines need neither the teacher cache nor the weights file."""
-    from edgemem.distill.teacher import load_teacher
 
     teacher = training = None
     if comm.rank == 0:
@@ -128,8 +135,6 @@ class Phase:
 
 
 def _job(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, block: Block, mode: str, estimate: float):
-    from edgemem.distill.blockwise.train import BlockJob
-
     opts = ctx.config.blockwise
     return BlockJob(block, teacher, opts.replacement, plan.final_relu[block.key], plan.batches, opts, mode, estimate, store,
                     plan.fingerprints[block.key], ctx.config.seed, comm.rank, device)
@@ -137,9 +142,6 @@ def _job(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, blo
 
 def _measure(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, todo: list[Block]) -> dict[str, CostEstimate]:
     """Every worker measures its share of the remaining blocks; everyone gets all estimates."""
-    from edgemem.distill.blockwise.activations import measure_cost, measure_machine, measure_prefixes
-    from edgemem.distill.blockwise.train import new_replacement
-
     opts = ctx.config.blockwise
     local = {}
     mine = todo[comm.rank::comm.world]
@@ -160,7 +162,6 @@ def _measure(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device,
 
 
 def _train_blocks(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, done: set[str]) -> Phase:
-    from edgemem.distill.blockwise.train import train_block
 
     opts = ctx.config.blockwise
     todo = [b for b in plan.blocks if b.key not in done]
@@ -226,8 +227,6 @@ def _collect(plan: Plan, store: BlockStore, comm, done: set[str]):
 
 
 def _replacements(ctx: Context, plan: Plan, teacher, states: dict | None, keys) -> dict:
-    from edgemem.distill.blockwise.replacements import build_replacement
-    from edgemem.distill.blockwise.train import block_seed
 
     built = {}
     for block in plan.blocks:
@@ -241,9 +240,6 @@ def _replacements(ctx: Context, plan: Plan, teacher, states: dict | None, keys) 
 
 
 def _reassemble(ctx: Context, plan: Plan, teacher, records: dict, states: dict):
-    from edgemem.distill.blockwise.reassemble import reassemble
-    from edgemem.distill.trainers.base import accuracy
-
     batches = ctx.batches(ctx.config.train)
     teacher_accuracy = accuracy(teacher, batches)
     replacements = _replacements(ctx, plan, teacher, states, set(records))
@@ -266,10 +262,6 @@ class Finetune:
 def _finetune(ctx: Context, plan: Plan, comm, teacher, states: dict | None, kept: list[str]):
     """Every worker builds the same student (rank 0 with the trained weights; DDP copies them to the
     others) and fine-tunes it with KD."""
-    from edgemem.distill.blockwise.finetune import ShardedBatches
-    from edgemem.distill.blockwise.reassemble import assemble
-    from edgemem.distill.trainers import METHODS, get_trainer
-    from edgemem.distill.trainers.base import TrainJob
 
     config = ctx.config
     student = assemble(teacher, plan.blocks, kept, _replacements(ctx, plan, teacher, states, set(kept)))
@@ -312,8 +304,6 @@ def _report(ctx: Context, plan: Plan, comm, records: dict, phase: Phase, reassem
 
 def _result(ctx: Context, teacher, teacher_training, student, finetune: Finetune, report: BlockwiseReport,
             started: float) -> DistillResult:
-    from edgemem.distill.checkpoint import atomic_save
-    from edgemem.distill.export import check_parity, export_onnx
 
     config = ctx.config
     teacher = teacher.cpu()
