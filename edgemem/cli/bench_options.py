@@ -104,7 +104,7 @@ def timing(warmup_s, warmup_runs, duration_s, runs, max_runs, timeout_s, memory_
 
 # ---- ONNX Runtime, TensorRT, TVM: the backend options the agent's worker receives ---------------
 
-OrtProviders = Annotated[List[str], _option("--ort-provider", metavar=params.metavar(OrtProvider, many=True), parser=params.choice_list(OrtProvider), help="ONNX Runtime execution providers, in order.")]
+OrtProviders = Annotated[List[str], _option("--ort-provider", metavar=params.metavar(OrtProvider, many=True), parser=params.choice_list(OrtProvider, "ONNX Runtime provider"), help="ONNX Runtime execution providers, in order.")]
 Threads = Annotated[int, _option("--threads", metavar="N", min=0, help="ONNX Runtime intra-op threads (0 = its default).")]
 CpuArena = Annotated[bool, _option("--cpu-arena/--no-cpu-arena", help="ONNX Runtime CPU memory arena.")]
 TrtModeOpt = Annotated[TrtMode, _option("--trt-mode", case_sensitive=False, help="TensorRT through trtexec or the python API.")]

@@ -74,7 +74,7 @@ shape_binding = _usage(_shape_binding)
 dim_binding = _usage(_dim_binding)
 
 
-def choice_list(enum: type[E]) -> Callable[[str], tuple[E, ...]]:
+def choice_list(enum: type[E], what: str = "choice") -> Callable[[str], tuple[E, ...]]:
     """A parser of "a,b" into Enum members (case-insensitive), for repeatable comma-separated flags."""
 
     def parse(text: str) -> tuple[E, ...]:
@@ -84,7 +84,7 @@ def choice_list(enum: type[E]) -> Callable[[str], tuple[E, ...]]:
                 continue
             match = next((m for m in enum if m.value.lower() == item.lower()), None)
             if match is None:
-                raise UsageError(f"{item!r} is not one of {', '.join(m.value for m in enum)}")
+                raise UsageError(f"unknown {what} {item!r}", hint=f"choose from {', '.join(m.value for m in enum)}")
             members.append(match)
         return tuple(members)
 
