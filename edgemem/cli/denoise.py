@@ -1,7 +1,7 @@
 """``edgemem distill --task denoise``: a DDPM noise predictor distilled into a pooled student.
 
 Called by the distill command once its flags and ``--config`` are merged and validated; the run is
-``edgemem.distill.denoise.run.distill_denoise``, the table and progress bars ``edgemem.output.denoise``.
+``edgemem.distill.run.distill`` (which hands it to ``edgemem.distill.denoise.run``), the table and progress bars ``edgemem.output.denoise``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from edgemem.output import Output
 
 
 def run_denoise(settings: DistillConfig, out: Output) -> int:
-    from edgemem.distill.denoise.run import distill_denoise
+    from edgemem.distill.run import distill
     from edgemem.output.denoise import DenoiseProgress, render_denoise_result
 
     progress = DenoiseProgress(out)
     try:
-        result = distill_denoise(settings, progress)
+        result = distill(settings, progress)
     finally:
         progress.phase_end()
     if settings.json:

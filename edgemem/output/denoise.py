@@ -8,7 +8,9 @@ from rich.text import Text
 
 from edgemem.distill.denoise.result import DenoiseResult, DenoiserSummary
 from edgemem.output import Output
-from edgemem.output.distill import DistillProgress, _epochs
+from edgemem.output.budget import budget_line
+from edgemem.output.distill import _epochs
+from edgemem.output.training import DistillProgress
 from edgemem.units import format_bytes
 
 
@@ -54,11 +56,9 @@ def summary_lines(result: DenoiseResult) -> list[Text]:
     diffs = [m.parity_max_abs_diff for m in (result.teacher, result.student, result.baseline) if m and m.parity_max_abs_diff is not None]
     if diffs:
         lines.append(Text(f"every .onnx matches PyTorch under ONNX Runtime: max |diff| {max(diffs):.2e} (<= 1e-4)"))
-    budget = result.budget
-    if budget is not None:
-        verdict = "fits" if budget.fits else "does NOT fit"
-        lines.append(Text(f"budget {format_bytes(budget.budget_bytes)} ({budget.scope}, {budget.precision}): {verdict} "
-                          f"({format_bytes(budget.required_bytes)})", style="green" if budget.fits else "bold red"))
+    for check, label in ((result.budget, "budget"), (result.weights_budget, "weights budget")):
+        if check is not None:
+            lines.append(budget_line(check, label=label))
     for m in (r for r in (result.teacher, result.student, result.baseline) if r is not None):
         grid = f", samples {m.quality.grid_path}" if m.quality and m.quality.grid_path else ""
         lines.append(Text(f"{m.role}: {m.onnx_path}{grid}"))

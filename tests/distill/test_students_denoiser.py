@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from edgemem.budget import Budget
 from edgemem.distill.budget import measure_memory
 from edgemem.distill.export import check_parity, export_onnx
 from edgemem.distill.students.denoiser import plan_strides, probe_denoiser, rebuild, resampling_events
@@ -136,17 +137,17 @@ def test_two_input_export_has_parity(tmp_path, k, red):
 def test_budget_search_on_a_denoiser():
     teacher = ddpm_unet_tiny()
     shape, cache = (1, 3, 8, 8), {}
-    found = search_student(teacher, shape, 10**9, pool_factors=(1, 2), convs=("standard",), widths=(1.0,), cache=cache)
+    space = {"convs": ("standard",), "widths": (1.0,), "cache": cache}
+    found = search_student(teacher, shape, Budget(10**9), pool_factors=(1, 2), **space)
     assert found.spec == StudentSpec(pool_factor=1)
-    arenas = {spec.pool_factor: memory.arena_bytes for (spec, _, _), (memory, _) in cache.items()}
-    search_student(teacher, shape, 10**9, pool_factors=(2,), convs=("standard",), widths=(1.0,), cache=cache)
-    arenas = {spec.pool_factor: memory.arena_bytes for (spec, _, _), (memory, _) in cache.items()}
-    assert arenas[2] < arenas[1]
-    found = search_student(teacher, shape, arenas[2], pool_factors=(1, 2), convs=("standard",), widths=(1.0,), cache=cache)
+    arenas = {1: found.teacher_memory.arena_bytes,
+              2: search_student(teacher, shape, Budget(10**9), pool_factors=(2,), **space).memory.arena_bytes}
+    assert arenas[2] < arenas[1] and len(cache) == 2
+    found = search_student(teacher, shape, Budget(arenas[2]), pool_factors=(1, 2), **space)
     assert found.spec == StudentSpec(pool_factor=2) and len(found.student.red_pairs) == 2
     with pytest.raises(NoStudentFits) as info:
-        search_student(teacher, shape, arenas[2] // 2, pool_factors=(1, 2, 4), convs=("standard", "DW"), widths=(1.0, 0.5),
-                       cache=cache)
+        search_student(teacher, shape, Budget(arenas[2] // 2), pool_factors=(1, 2, 4), convs=("standard", "DW"),
+                       widths=(1.0, 0.5), cache=cache)
     assert "no student of UNet fits" in info.value.one_line() and "by pool x2, RED" in info.value.one_line()
     verdicts = [c.verdict for c in info.value.candidates]
     assert verdicts[2].startswith("not applicable: pool factor 4 does not apply")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from edgemem.budget import Budget
 from edgemem.distill.budget import measure_memory
 from edgemem.distill.export import check_parity, export_onnx
 from edgemem.distill.students.derive import derive_student
@@ -127,11 +128,11 @@ def test_students_export_with_parity(tmp_path, name, shape):
 def test_budget_search_picks_the_least_pooled_vit_that_fits():
     teacher = build_model("vit-micro")
     peaks = {k: measure_memory(derive_student(teacher, StudentSpec(k), SHAPE).model, SHAPE).arena_bytes for k in (1, 2, 4)}
-    found = search_student(teacher, SHAPE, peaks[2] + 64, pool_factors=(1, 2, 4), convs=("standard", "DW"), widths=(1.0, 0.5))
+    found = search_student(teacher, SHAPE, Budget(peaks[2] + 64), pool_factors=(1, 2, 4), convs=("standard", "DW"), widths=(1.0, 0.5))
     assert found.spec == StudentSpec(pool_factor=2) and found.memory.arena_bytes == peaks[2]
     verdicts = [c.verdict for c in found.candidates]
     assert verdicts[0].startswith("over budget") and verdicts[1] == "fits"
     with pytest.raises(NoStudentFits) as info:
-        search_student(teacher, SHAPE, peaks[4] // 2, pool_factors=(1, 2, 4), convs=("standard",), widths=(1.0, 0.5))
+        search_student(teacher, SHAPE, Budget(peaks[4] // 2), pool_factors=(1, 2, 4), convs=("standard",), widths=(1.0, 0.5))
     assert "by pool x4" in info.value.one_line()
     assert any(c.verdict.startswith("not applicable: width 0.5 does not apply") for c in info.value.candidates)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from edgemem.budget import BudgetCheck, MemoryParts, Precision, Scope, check_budget
+
 SCHEMA = "edgemem.denoise_result/1"
 
 
@@ -62,6 +64,7 @@ class DenoiserSummary:
     parity_max_abs_diff: float | None = None
     training: DenoiseTraining | None = None
     quality: SampleQuality | None = None
+    budget: BudgetCheck | None = None  # the analyzer's verdict on this model against --budget
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,11 @@ class QualityReference:
 class DenoiseResult:
     dataset: str
     method: str
-    precision: str
+    precision: Precision
     teacher: DenoiserSummary
     student: DenoiserSummary | None
     baseline: DenoiserSummary | None = None
-    budget: object | None = None  # edgemem.distill.result.BudgetVerdict
+    weights_budget_bytes: int | None = None  # --weights-budget
     quality_reference: QualityReference | None = None
     out_dir: str = ""
     report_path: str | None = None
@@ -90,8 +93,20 @@ class DenoiseResult:
     total_time_s: float = 0.0
 
     @property
+    def budget(self) -> BudgetCheck | None:
+        """The analyzer's verdict on the student against --budget (None without a budget)."""
+        return None if self.student is None else self.student.budget
+
+    @property
+    def weights_budget(self) -> BudgetCheck | None:
+        if self.student is None or self.weights_budget_bytes is None:
+            return None
+        return check_budget(MemoryParts(None, self.student.weights_bytes), self.weights_budget_bytes, Scope.WEIGHTS)
+
+    @property
     def fits(self) -> bool:
-        return self.budget is None or (self.budget.fits and self.budget.weights_fit is not False)
+        """True unless a budget was given and the student misses it (or misses the weights budget)."""
+        return not any(check is not None and check.over for check in (self.budget, self.weights_budget))
 
     @property
     def reduction(self) -> float | None:
@@ -108,4 +123,7 @@ class DenoiseResult:
         return self.student.heldout_loss / self.teacher.heldout_loss
 
     def to_json(self) -> dict:
-        return {"schema": SCHEMA, **asdict(self), "reduction": self.reduction, "loss_ratio": self.loss_ratio, "fits": self.fits}
+        budgets = {"budget": self.budget.to_json() if self.budget else None,
+                   "weights_budget": self.weights_budget.to_json() if self.weights_budget else None}
+        return {"schema": SCHEMA, **asdict(self), **budgets, "reduction": self.reduction, "loss_ratio": self.loss_ratio,
+                "fits": self.fits}

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from edgemem.distill.common import digest, read_json
 from edgemem.distill.denoise.data import ImageData, load_images
 from edgemem.distill.denoise.result import DenoiseResult, DenoiserSummary, QualityReference
 from edgemem.distill.denoise.schedule import NoiseSchedule
@@ -52,7 +51,7 @@ class DenoiseContext:
 
 def distill_denoise(config, progress=None) -> DenoiseResult:
     """Run ``config`` (task denoise); ``report.json`` is written to ``config.out``."""
-    from edgemem.distill.run import SilentProgress, budget_verdict, versions, write_report
+    from edgemem.distill.common import SilentProgress, versions, write_report
     from edgemem.distill.trainers.base import resolve_device
 
     started = time.perf_counter()
@@ -80,15 +79,11 @@ def distill_denoise(config, progress=None) -> DenoiseResult:
     summaries, reference = score_samples(ctx, {"teacher": (teacher_summary, teacher)} | student | (baseline or {}))
     result = DenoiseResult(
         dataset=ctx.data.description, method=method, precision=config.precision, teacher=summaries["teacher"],
-        student=summaries["student"], baseline=summaries.get("baseline"), budget=budget_verdict(config, summaries["student"]),
+        student=summaries["student"], baseline=summaries.get("baseline"), weights_budget_bytes=config.weights_budget_bytes,
         quality_reference=reference, out_dir=str(config.out_dir), report_path=str(config.out_dir / "report.json"),
         notes=tuple(ctx.notes), config=config.to_dict(), versions=versions(), total_time_s=time.perf_counter() - started)
     write_report(result)
     return result
-
-
-def _digest(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def training_settings(config, train) -> dict:
@@ -132,20 +127,21 @@ class TeacherCache:
         from edgemem.distill.teacher import read_state_dict
 
         weights = self.folder / "teacher.pt"
-        if not weights.is_file() or _read_json(self.folder / "teacher.json").get("fingerprint") != self.fingerprint:
+        if not weights.is_file() or read_json(self.folder / "teacher.json").get("fingerprint") != self.fingerprint:
             return False
         model.load_state_dict(read_state_dict(weights))
         return True
 
     def store(self, model, info: dict) -> None:
-        from edgemem.distill.checkpoint import atomic_save, atomic_write_text
+        from edgemem.distill.checkpoint import atomic_save
+        from edgemem.distill.common import write_json
 
         atomic_save(model.state_dict(), self.folder / "teacher.pt")
-        atomic_write_text(json.dumps({"fingerprint": self.fingerprint, **info}, indent=2), self.folder / "teacher.json")
+        write_json({"fingerprint": self.fingerprint, **info}, self.folder / "teacher.json")
 
 
 def teacher_fingerprint(config) -> str:
-    return _digest({"teacher": config.teacher, **training_settings(config, config.teacher_train)})
+    return digest({"teacher": config.teacher, **training_settings(config, config.teacher_train)})
 
 
 def loss_weights(config, method: str) -> dict:
@@ -180,15 +176,14 @@ def choose_spec(ctx: DenoiseContext, teacher):
         raise ConfigError("--task denoise derives students by pooling only: drop [student] conv/width")
     if s.pool_factor is not None:
         return StudentSpec(s.pool_factor, red=s.red)
-    if not config.budget_bytes:
+    if config.budget is None:
         raise ConfigError("nothing to distill to: give --budget or [student] pool_factor in --config")
     from edgemem.distill.students.search import search_student
 
     ctx.progress.note("searching the least pooled student that fits the budget")
     pools = {"pool_factors": s.pool_factors} if s.pool_factors is not None else {}
-    found = search_student(copy.deepcopy(teacher), ctx.data.input_shape, config.budget_bytes, config.budget_scope,
-                           config.precision, weights_budget_bytes=config.weights_budget_bytes, red=s.red,
-                           convs=("standard",), widths=(1.0,), **pools)
+    found = search_student(copy.deepcopy(teacher), ctx.data.input_shape, config.budget, config.precision,
+                           weights_budget=config.weights_budget, red=s.red, convs=("standard",), widths=(1.0,), **pools)
     ctx.note(f"budget search picked: {found.spec.label()}")
     return found.spec
 
@@ -205,7 +200,7 @@ def train_student(ctx: DenoiseContext, teacher, spec, role: str, method: str, fo
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
     if method == "auto":
         method = "red_kd" if pairs else "kd"
-    fingerprint = _digest({"teacher": teacher_fingerprint(config), "teacher_weights": config.teacher_weights, "method": method,
+    fingerprint = digest({"teacher": teacher_fingerprint(config), "teacher_weights": config.teacher_weights, "method": method,
                            "spec": dataclasses.asdict(spec), "weights": loss_weights(config, method), "init": config.student.init,
                            **training_settings(config, config.train)})
     weights = loss_weights(config, method)
@@ -219,7 +214,7 @@ def summarize(ctx: DenoiseContext, role: str, model, description: str, training,
               checkpoint: str | None = None) -> DenoiserSummary:
     """Export + parity + analyzer + held-out loss of one trained model; a student's checkpoint is saved
     beside (``checkpoint``: where the teacher's weights already are)."""
-    from edgemem.distill.budget import analyze_onnx
+    from edgemem.distill.budget import analyze_file
     from edgemem.distill.checkpoint import atomic_save
     from edgemem.distill.denoise.evaluate import denoising_loss
     from edgemem.distill.export import check_parity, export_onnx
@@ -228,15 +223,15 @@ def summarize(ctx: DenoiseContext, role: str, model, description: str, training,
     shape = ctx.data.input_shape
     onnx_path = export_onnx(model, shape, folder / f"{role}.onnx")
     parity = check_parity(model, onnx_path, shape, atol=1e-4)
-    report = analyze_onnx(onnx_path, ctx.config.precision)
+    memory = analyze_file(onnx_path, ctx.config.precision, ctx.config.budget)
     loss = denoising_loss(model, ctx.schedule, ctx.data.x_test, ctx.options.eval_draws, ctx.config.seed,
                           ctx.config.train.eval_batch_size)
     if checkpoint is None:
         checkpoint = atomic_save({"state_dict": model.state_dict(), "role": role, "teacher": ctx.config.teacher, "spec": spec,
                                   "pool_strides": list(model.pool_strides), "heldout_loss": loss}, folder / f"{role}.pt")
-    return DenoiserSummary(role, description, loss, report.best.peak_bytes, report.best.arena_bytes, report.weights_bytes,
+    return DenoiserSummary(role, description, loss, memory.peak_activation_bytes, memory.arena_bytes, memory.weights_bytes,
                            sum(p.numel() for p in model.parameters()), tuple(model.pool_strides), spec, str(onnx_path),
-                           str(checkpoint), parity, training)
+                           str(checkpoint), parity, training, budget=memory.budget)
 
 
 def score_samples(ctx: DenoiseContext, models: dict) -> tuple[dict, QualityReference | None]:
@@ -252,10 +247,3 @@ def score_samples(ctx: DenoiseContext, models: dict) -> tuple[dict, QualityRefer
         quality = sample_quality(ctx, role, model, extractor, real_features, Path(summary.onnx_path).parent)
         summaries[role] = replace(summary, quality=quality)
     return summaries, reference
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}

@@ -16,7 +16,9 @@ from edgemem.errors import ConfigError
 
 
 def student_source(config, teacher, num_classes: int, in_channels: int, trained_ok: bool = True):
-    """The model students are derived from (left untouched by the derivation)."""
+    """The model students are derived from (left untouched by the derivation): fresh weights of
+    ``[student] arch``, a copy of the trained ``teacher`` with ``init = "teacher"`` (when
+    ``trained_ok``), else None: fresh weights of the teacher's architecture, built by the caller."""
     from edgemem.distill.teacher import load_teacher
 
     arch = config.student.arch
@@ -25,9 +27,9 @@ def student_source(config, teacher, num_classes: int, in_channels: int, trained_
             raise ConfigError(f"[student] init = \"teacher\" needs the teacher's architecture, not arch {arch!r}",
                               hint="drop init or arch")
         return load_teacher(arch, num_classes, in_channels, None)
-    if config.student.init == "teacher" and trained_ok:
+    if config.student.init == "teacher" and trained_ok and teacher is not None:
         return copy.deepcopy(teacher)
-    return load_teacher(config.teacher, num_classes, in_channels, None)
+    return None
 
 
 def with_cross_pairs(student, config, teacher, input_shape):
