@@ -4,14 +4,15 @@ alone; held-out denoising loss, sample quality, and the analyzer's peak memory.
 
     nice -n 19 .venv/bin/python benchmarks/distill_denoise.py [--data ../shared/data/cifar10-subset.npz]
         [--part all|peaks|baseline|run] [--teacher ddpm-unet-small] [--epochs 3] [--teacher-epochs 3]
-        [--batch-size 64] [--samples 256] [--sample-steps 100] [--threads 1] [--out runs/denoise-cifar] [--json FILE]
+        [--train-size 10000] [--batch-size 32] [--samples 256] [--sample-steps 50] [--quality-epochs 4]
+        [--threads 1] [--out runs/denoise-cifar] [--json FILE]
 
 Part 1 (no data needed): the analyzer on ReDistill's own configuration, ``ddpm-unet`` (ch 128,
 ch_mult [1,2,2,2], pool strides [1,2,2,2]) against its x2 student ([2,2,2,1], with the ten RED
 blocks), at 32x32 and at 64x64; the two resolutions separate the spatial part of each peak (which
 scales with the pixel count) from the resolution-independent part (timestep embedding).
 
-Part 2 (the subset file): everything through ``edgemem.distill.denoise.run`` (the code
+Part 2 (the subset file, its first ``--train-size`` training images): everything through ``edgemem.distill.denoise.run`` (the code
 ``edgemem distill --task denoise`` runs) with ``--baseline``: the teacher trained on the true noise,
 the student (RED + teacher noise + true noise), the baseline student alone; ONNX export, parity under
 ONNX Runtime, the analyzer, the held-out loss on ``x_val`` (2,000 images x 4 draws), ``--samples``
@@ -90,8 +91,9 @@ def subset_config(args):
     table = {"task": "denoise", "teacher": args.teacher, "dataset": "cifar10", "data_path": str(args.data),
              "epochs": args.epochs, "teacher_epochs": args.teacher_epochs, "baseline": True, "resume": True, "out": str(args.out),
              "train": train, "teacher_train": train, "student": {"pool_factor": 2},
+             "data": {"train_size": args.train_size} if args.train_size else {},
              "denoise": {"lr": args.lr, "warmup_steps": 200, "ema_decay": args.ema, "num_samples": args.samples,
-                         "sample_steps": args.sample_steps, "grid_samples": 64}}
+                         "sample_steps": args.sample_steps, "grid_samples": 64, "quality_epochs": args.quality_epochs}}
     return config_from_mapping(table)
 
 
@@ -151,11 +153,13 @@ def main(argv=None) -> int:
     parser.add_argument("--part", default="all", choices=("all", "peaks", "baseline", "run"))
     parser.add_argument("--epochs", type=int, default=3, help="passes over the 20,000 training images (students)")
     parser.add_argument("--teacher-epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--train-size", type=int, default=10000, help="the first N of the 20,000 training images (0: all)")
+    parser.add_argument("--quality-epochs", type=int, default=4, help="epochs of the quality figure's feature extractor")
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--ema", type=float, default=0.995)
     parser.add_argument("--samples", type=int, default=256)
-    parser.add_argument("--sample-steps", type=int, default=100)
+    parser.add_argument("--sample-steps", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/denoise-cifar"))
     parser.add_argument("--json", type=Path, default=None)
