@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from edgemem.budget import BudgetCheck, MemoryParts, Precision, Scope, check_budget
+from edgemem.distill.result import ModelSummary
 
 SCHEMA = "edgemem.denoise_result/1"
 
@@ -49,22 +50,14 @@ class SampleQuality:
 
 
 @dataclass(frozen=True)
-class DenoiserSummary:
-    role: str  # teacher | student | baseline
-    description: str
-    heldout_loss: float | None
-    peak_activation_bytes: int
-    arena_bytes: int
-    weights_bytes: int
-    parameters: int
+class DenoiserSummary(ModelSummary):
+    """A ModelSummary (memory, parameters, files, the analyzer's budget verdict; ``accuracy`` stays None)
+    with what a denoiser is scored by."""
+
+    heldout_loss: float | None = None  # held-out denoising loss (mean squared noise-prediction error)
     pool_strides: tuple[int, ...] = ()
-    spec: dict | None = None
-    onnx_path: str | None = None
-    checkpoint_path: str | None = None
-    parity_max_abs_diff: float | None = None
-    training: DenoiseTraining | None = None
+    parity_max_abs_diff: float | None = None  # ONNX Runtime vs PyTorch on (input, timestep)
     quality: SampleQuality | None = None
-    budget: BudgetCheck | None = None  # the analyzer's verdict on this model against --budget
 
 
 @dataclass(frozen=True)
@@ -93,27 +86,28 @@ class DenoiseResult:
     total_time_s: float = 0.0
 
     @property
-    def budget(self) -> BudgetCheck | None:
-        """The analyzer's verdict on the student against --budget (None without a budget)."""
-        return None if self.student is None else self.student.budget
+    def checks(self) -> tuple[BudgetCheck | None, BudgetCheck | None]:
+        """(the analyzer's verdict on the student against --budget, the --weights-budget verdict); None where not given."""
+        student = self.student
+        if student is None:
+            return None, None
+        weights = (None if self.weights_budget_bytes is None else
+                   check_budget(MemoryParts(None, student.weights_bytes), self.weights_budget_bytes, Scope.WEIGHTS))
+        return student.budget, weights
 
-    @property
-    def weights_budget(self) -> BudgetCheck | None:
-        if self.student is None or self.weights_budget_bytes is None:
-            return None
-        return check_budget(MemoryParts(None, self.student.weights_bytes), self.weights_budget_bytes, Scope.WEIGHTS)
+    budget = property(lambda self: self.checks[0])
+    weights_budget = property(lambda self: self.checks[1])
 
     @property
     def fits(self) -> bool:
-        """True unless a budget was given and the student misses it (or misses the weights budget)."""
-        return not any(check is not None and check.over for check in (self.budget, self.weights_budget))
+        """True unless a budget was given and the student misses one."""
+        return all(check is None or not check.over for check in self.checks)
 
     @property
     def reduction(self) -> float | None:
         """Teacher peak activation memory / student peak activation memory."""
-        if self.student is None or not self.student.peak_activation_bytes:
-            return None
-        return self.teacher.peak_activation_bytes / self.student.peak_activation_bytes
+        peak = self.student.peak_activation_bytes if self.student is not None else 0
+        return self.teacher.peak_activation_bytes / peak if peak else None
 
     @property
     def loss_ratio(self) -> float | None:

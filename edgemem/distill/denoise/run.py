@@ -229,9 +229,10 @@ def summarize(ctx: DenoiseContext, role: str, model, description: str, training,
     if checkpoint is None:
         checkpoint = atomic_save({"state_dict": model.state_dict(), "role": role, "teacher": ctx.config.teacher, "spec": spec,
                                   "pool_strides": list(model.pool_strides), "heldout_loss": loss}, folder / f"{role}.pt")
-    return DenoiserSummary(role, description, loss, memory.peak_activation_bytes, memory.arena_bytes, memory.weights_bytes,
-                           sum(p.numel() for p in model.parameters()), tuple(model.pool_strides), spec, str(onnx_path),
-                           str(checkpoint), parity, training, budget=memory.budget)
+    return DenoiserSummary(role, description, None, memory.peak_activation_bytes, memory.arena_bytes, memory.weights_bytes,
+                           sum(p.numel() for p in model.parameters()), spec=spec, onnx_path=str(onnx_path),
+                           checkpoint_path=str(checkpoint), training=training, budget=memory.budget, heldout_loss=loss,
+                           pool_strides=tuple(model.pool_strides), parity_max_abs_diff=parity)
 
 
 def score_samples(ctx: DenoiseContext, models: dict) -> tuple[dict, QualityReference | None]:
