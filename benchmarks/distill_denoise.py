@@ -160,10 +160,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ema", type=float, default=0.995)
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--sample-steps", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("runs/denoise-cifar"))
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args(argv)
+    args = parse_with_run_options(parser, argv, Path("runs/denoise-cifar"))
     started = time.perf_counter()
     document = {"peak_check": peak_check() if args.part in ("all", "peaks") else None}
     if args.part in ("all", "baseline", "run") and not args.data.is_file():
@@ -174,6 +171,14 @@ def main(argv=None) -> int:
         document["run"] = run_subset(args)
         print_table(document["run"])
     return finish(document, args.json, started)
+
+
+def parse_with_run_options(parser: argparse.ArgumentParser, argv, out: Path) -> argparse.Namespace:
+    """The options every benchmark of a family shares (threads, output folder, JSON file), then parse."""
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of each training process")
+    parser.add_argument("--out", type=Path, default=out, help="checkpoints, ONNX files, reports (resumable)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    return parser.parse_args(argv)
 
 
 def finish(document: dict, json_path: Path | None, started: float) -> int:

@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from distill_denoise import PrintProgress, finish  # noqa: E402
+from distill_denoise import PrintProgress, finish, parse_with_run_options  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset.npz"
 
@@ -144,10 +144,7 @@ def main(argv=None) -> int:
     parser.add_argument("--train-size", type=int, default=10000)
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--lr", type=float, default=0.02)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("runs/vit-cifar"))
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args(argv)
+    args = parse_with_run_options(parser, argv, Path("runs/vit-cifar"))
     started = time.perf_counter()
     seeds = [int(s) for s in args.seeds.split(",")]
     document = {}
