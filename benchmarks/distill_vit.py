@@ -2,7 +2,7 @@
 distilled from a ViT teacher (and from a CNN teacher), against the same ViT trained alone.
 
     nice -n 19 .venv/bin/python benchmarks/distill_vit.py [--data ../shared/data/cifar10-subset.npz]
-        [--part all|peaks|teacher|alone|distilled|kd|cnn|summary] [--seeds 0,1] [--epochs 10]
+        [--part all|peaks|teacher|alone|distilled|kd|teacher-cnn|cnn|summary] [--seeds 0,1] [--epochs 10]
         [--teacher-epochs 10] [--train-size 10000] [--lr 0.02] [--threads 1] [--out runs/vit-cifar] [--json FILE]
 
 Part ``peaks`` (no data needed): the analyzer's peak of ``vit-mini`` (patch 4) and ``vit-mini-pool``
@@ -14,9 +14,10 @@ The training parts (the subset file: the first ``--train-size`` of its 20,000 tr
 through ``edgemem.distill.run`` (the code ``edgemem distill`` runs: ONNX export, parity under ONNX
 Runtime, the analyzer): ``teacher`` trains ``vit-mini`` (seed 0; cached in OUT/teacher-vit-mini,
 loaded with --teacher-weights by every student); ``alone`` trains the x2 student (patch 8) with CE
-only; ``distilled`` with KD + token-map alignment (``token_kd``); ``kd`` with KD only; ``cnn`` the
-same student of a ``resnet20`` teacher (``[student] arch = "vit-mini"``, token_kd). ``alone`` needs no
-teacher, so it can run in another process while ``teacher`` trains; ``all`` runs the parts in order.
+only; ``distilled`` with KD + token-map alignment (``token_kd``); ``kd`` with KD only;
+``teacher-cnn`` trains a ``resnet20`` teacher (lr 0.05) and ``cnn`` the same ViT student of it
+(``[student] arch = "vit-mini"``, token_kd). ``alone`` needs no teacher, so it can run in another
+process while ``teacher`` trains; ``all`` runs the parts in order.
 Each part resumes after a kill (rerun the same command); ``summary`` tabulates the finished reports.
 """
 
@@ -79,7 +80,8 @@ def run(table: dict, teacher_only: bool = False) -> None:
     distill(config, LineProgress())
 
 
-TRAIN_PARTS = ("teacher", "alone", "distilled", "kd", "cnn")
+TRAIN_PARTS = ("teacher", "alone", "distilled", "kd", "teacher-cnn", "cnn")
+TEACHER_PARTS = ("teacher", "teacher-cnn")
 
 
 def part_config(part: str, seed: int, args) -> dict:
@@ -92,18 +94,22 @@ def part_config(part: str, seed: int, args) -> dict:
     teacher_file = str(args.out / "teacher-vit-mini" / "teacher.pt")
     if part == "teacher":  # only the teacher phase runs (trained, cached in OUT/teacher-vit-mini)
         return {**base, "teacher": "vit-mini", "seed": 0, "method": "kd", "teacher_cache": str(args.out / "teacher-vit-mini")}
+    cnn_train = {**train, "lr": 0.05}  # the project's CIFAR ResNet schedule
+    if part == "teacher-cnn":
+        return {**base, "teacher": "resnet20", "seed": 0, "method": "kd", "teacher_train": cnn_train,
+                "teacher_cache": str(args.out / "teacher-resnet20")}
     if part == "alone":
         return {**base, "teacher": "vit-mini", "method": "ce"}
     if part in ("distilled", "kd"):
         return {**base, "teacher": "vit-mini", "teacher_weights": teacher_file, "method": "token_kd" if part == "distilled" else "kd"}
-    return {**base, "teacher": "resnet20", "method": "auto", "teacher_cache": str(args.out / "teacher-resnet20"),
-            "student": {"pool_factor": 2, "arch": "vit-mini"}}
+    return {**base, "teacher": "resnet20", "method": "auto", "teacher_train": cnn_train,
+            "teacher_weights": str(args.out / "teacher-resnet20" / "teacher.pt"), "student": {"pool_factor": 2, "arch": "vit-mini"}}
 
 
 def summarize(args, seeds) -> dict:
     """Rows of the finished parts (their report.json files)."""
     rows = {}
-    for part in TRAIN_PARTS[1:]:
+    for part in (p for p in TRAIN_PARTS if p not in TEACHER_PARTS):
         for seed in seeds:
             report = args.out / f"{part}-s{seed}" / "report.json"
             if report.is_file():
@@ -155,8 +161,8 @@ def main(argv=None) -> int:
         print(f"distill_vit: {args.data} is absent, so no model was trained")
         parts = ()
     for part in parts:
-        for seed in ([0] if part == "teacher" else seeds):
-            run(part_config(part, seed, args), teacher_only=part == "teacher")
+        for seed in ([0] if part in TEACHER_PARTS else seeds):
+            run(part_config(part, seed, args), teacher_only=part in TEACHER_PARTS)
     document["runs"] = summarize(args, seeds)
     print_summary(document["runs"], seeds)
     return finish(document, args.json, started)
