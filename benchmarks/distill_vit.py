@@ -2,7 +2,7 @@
 distilled from a ViT teacher (and from a CNN teacher), against the same ViT trained alone.
 
     nice -n 19 .venv/bin/python benchmarks/distill_vit.py [--data ../shared/data/cifar10-subset.npz]
-        [--part all|peaks|teacher|alone|distilled|kd|teacher-cnn|cnn|summary] [--seeds 0,1] [--epochs 10]
+        [--part all|peaks|teacher|alone|distilled|kd|tokens-light|teacher-cnn|cnn|summary] [--seeds 0,1] [--epochs 10]
         [--teacher-epochs 10] [--train-size 10000] [--lr 0.02] [--threads 1] [--out runs/vit-cifar] [--json FILE]
 
 Part ``peaks`` (no data needed): the analyzer's peak of ``vit-mini`` (patch 4) and ``vit-mini-pool``
@@ -15,6 +15,7 @@ through ``edgemem.distill.run`` (the code ``edgemem distill`` runs: ONNX export,
 Runtime, the analyzer): ``teacher`` trains ``vit-mini`` (seed 0; cached in OUT/teacher-vit-mini,
 loaded with --teacher-weights by every student); ``alone`` trains the x2 student (patch 8) with CE
 only; ``distilled`` with KD + token-map alignment (``token_kd``); ``kd`` with KD only;
+``tokens-light`` with token_kd at ``[loss] hint_weight = 0.1`` (the default is 1.0);
 ``teacher-cnn`` trains a ``resnet20`` teacher (lr 0.05) and ``cnn`` the same ViT student of it
 (``[student] arch = "vit-mini"``, token_kd). ``alone`` needs no teacher, so it can run in another
 process while ``teacher`` trains; ``all`` runs the parts in order.
@@ -80,7 +81,7 @@ def run(table: dict, teacher_only: bool = False) -> None:
     distill(config, LineProgress())
 
 
-TRAIN_PARTS = ("teacher", "alone", "distilled", "kd", "teacher-cnn", "cnn")
+TRAIN_PARTS = ("teacher", "alone", "distilled", "kd", "tokens-light", "teacher-cnn", "cnn")
 TEACHER_PARTS = ("teacher", "teacher-cnn")
 
 
@@ -100,8 +101,10 @@ def part_config(part: str, seed: int, args) -> dict:
                 "teacher_cache": str(args.out / "teacher-resnet20")}
     if part == "alone":
         return {**base, "teacher": "vit-mini", "method": "ce"}
-    if part in ("distilled", "kd"):
-        return {**base, "teacher": "vit-mini", "teacher_weights": teacher_file, "method": "token_kd" if part == "distilled" else "kd"}
+    if part in ("distilled", "kd", "tokens-light"):
+        light = {"loss": {"hint_weight": 0.1}} if part == "tokens-light" else {}
+        return {**base, "teacher": "vit-mini", "teacher_weights": teacher_file, "method": "kd" if part == "kd" else "token_kd",
+                **light}
     return {**base, "teacher": "resnet20", "method": "auto", "teacher_train": cnn_train,
             "teacher_weights": str(args.out / "teacher-resnet20" / "teacher.pt"), "student": {"pool_factor": 2, "arch": "vit-mini"}}
 
@@ -132,6 +135,7 @@ def print_summary(rows: dict, seeds) -> None:
              ("x2 student (patch 8) alone, CE", values("alone", "student")),
              ("x2 student, KD + token alignment from the ViT", values("distilled", "student")),
              ("x2 student, KD only from the ViT", values("kd", "student")),
+             ("x2 student, KD + token alignment at weight 0.1", values("tokens-light", "student")),
              ("resnet20 teacher", values("cnn", "teacher")),
              ("x2 ViT student, KD + tokens from resnet20", values("cnn", "student"))]
     print("| model | accuracy % (seeds " + ",".join(map(str, seeds)) + ") | mean |")
