@@ -103,8 +103,11 @@ def load_inventory(path: Path, overrides: SshDefaults | None = None) -> list[Fle
         if overrides is not None:
             trust = settings.trust_on_first_use or (overrides.trust_on_first_use and not settings.fingerprint)
             settings = replace(settings, trust_on_first_use=trust)  # a pinned fingerprint is never loosened
-        entries.append(FleetEntry(name, target_for(merged["host"], settings, name), merged.get("profile"),
-                                  dict(merged.get("tools") or {})))
+        try:
+            target = target_for(merged["host"], settings, name)
+        except UsageError as exc:  # the flag's wording, placed in the file: "--fingerprint 'x' ..." -> "fingerprint 'x' ..."
+            raise ConfigError(f"{path}: device {name!r}: {exc.message.removeprefix('--')}", hint=exc.hint) from None
+        entries.append(FleetEntry(name, target, merged.get("profile"), dict(merged.get("tools") or {})))
     return entries
 
 

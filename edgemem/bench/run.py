@@ -8,6 +8,7 @@ unless that content is there, run the job (progress streamed), fetch the raw log
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import threading
@@ -82,6 +83,7 @@ def run_bench(request: BenchRequest, target: Target, artifacts_root: Path,
         run_id = new_run_id()
         spec = request.spec(run_id, {key: sha for key, (_, sha) in files.items()}, prepared.options)
         raw, failure = run_job(device, spec, notify, cancel)
+        raw, failure = name_user_files(raw, failure, {sha: str(request.model) if key == "model" else key for key, (_, sha) in files.items()})
         artifacts_dir = artifacts_root / run_id
         try:
             names = device.fetch_artifacts(run_id, artifacts_dir)
@@ -96,6 +98,16 @@ def run_bench(request: BenchRequest, target: Target, artifacts_root: Path,
                     backend=request.backend, precision=request.precision, uploads=upload_flags,
                     artifacts_dir=artifacts_dir, artifacts=names,
                     extra_warnings=tuple(prepared.notes) + prepared_notes + ((failure,) if failure else ()))
+
+
+def name_user_files(raw: dict, failure: str | None, names: dict[str, str]) -> tuple[dict, str | None]:
+    """Error messages name the user's file, not the device's cache blob holding it (blobs/<sha256>)."""
+    def named(text):
+        return re.sub(r"[^\s'\"]*blobs/([0-9a-f]{64})", lambda m: names.get(m.group(1), m.group(0)), text) if text else text
+
+    if isinstance(raw.get("error"), dict) and isinstance(raw["error"].get("message"), str):
+        raw = {**raw, "error": {**raw["error"], "message": named(raw["error"]["message"])}}
+    return raw, named(failure)
 
 
 def run_job(device: Device, spec: dict, notify, cancel) -> tuple[dict, str | None]:

@@ -100,10 +100,9 @@ def bench(
         sample_interval_ms=int(round(parse_duration_s(sample_interval) * 1000)), baseline_s=parse_duration_s(baseline),
         tegrastats=tegrastats, tegrastats_interval_ms=settings.tegrastats_interval_ms, lock_clocks=lock_clocks,
         options=options, tools=tools)
-    if not model.is_file():
-        from edgemem.errors import ModelLoadError
+    from edgemem.graph.load import load_model
 
-        raise ModelLoadError(f"{model}: no such file")
+    load_model(model)  # missing, a folder, empty, corrupt, weights missing: one line before any connection
     from edgemem.bench.backends import get_backend
 
     get_backend(request.backend).probe_modules(request)  # unknown backend or mode: a usage error before any connection
@@ -137,10 +136,12 @@ def history(source: Path | None, results_dir: Path, out) -> int:
             raise ModelLoadError(f"{source}: no such file")
     elif source is not None:
         paths = [source]
-    if paths == [results_dir] and not results_dir.exists():
-        reports, skipped = [], []
-    else:
-        reports, skipped = load_reports(paths)
+    if paths == [results_dir] and not results_dir.is_dir():
+        from edgemem.errors import ConfigError
+
+        raise ConfigError(f"--results-dir {results_dir}: no such folder, so no stored results",
+                          hint="run edgemem bench first, or point --results-dir (EDGEMEM_RESULTS_DIR) at the results")
+    reports, skipped = load_reports(paths)
     rows = history_rows(reports, model_sha256=model_sha)
     if out.json_mode:
         out.emit_json({"schema": "edgemem.bench_history/1", "rows": [asdict(r) for r in rows], "skipped": skipped})
