@@ -82,6 +82,8 @@ def expand(path: str | None) -> str | None:
 def load_inventory(path: Path, overrides: SshDefaults | None = None) -> list[FleetEntry]:
     from edgemem.profiles import read_toml
 
+    if not Path(path).is_file():
+        raise ConfigError(f"--inventory {path}: no such file")
     data = read_toml(path)
     defaults = data.get("defaults", {})
     devices = data.get("device")

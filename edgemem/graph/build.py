@@ -11,6 +11,7 @@ from onnx import ModelProto, TensorProto
 from edgemem.errors import ShapeError
 from edgemem.graph import fold, shapes, validate
 from edgemem.graph.dtypes import dtype_name, size_bytes_of
+from edgemem.graph.initializers import check_initializers
 from edgemem.graph.load import default_opset, load_model, tensor_shape
 from edgemem.graph.structure import check_and_order, nodes_from_graph
 from edgemem.graph.types import Graph, LoadOptions, Node, TensorInfo
@@ -29,6 +30,7 @@ def graph_from_model(model: ModelProto, options: LoadOptions, model_dir: Path, n
     validate.check_versions(model)
     weights = weight_values(model)
     validate.check_declarations(model, set(weights))
+    check_initializers(model)
     graph_inputs = [i.name for i in g.input if i.name not in weights]
     graph_outputs = [o.name for o in g.output]
     all_nodes = nodes_from_graph(g)

@@ -3,8 +3,8 @@
 Errors (one line each) for what no runtime can run: a file newer than onnx reads, a graph input
 declared twice, a node without outputs, an input of undefined element type, Conv channels that do not match the weight, a view (Reshape ...) that changes the number of
 elements, tensors too large to address. Warnings (notes that start with "warning:") for what the
-ONNX checker or its strict shape inference reject: ONNX Runtime runs the same checks when it loads
-a model, so such a model is likely refused there too, but edgemem can still size it.
+ONNX checker or its strict shape inference reject while edgemem can still size the model: runtimes
+run much the same checks when they load a model, so the warning quotes the reason.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def check_versions(model: ModelProto) -> None:
 
 
 def check_declarations(model: ModelProto, weights: set[str]) -> None:
-    """Graph inputs declared once with a defined element type; every node writes something."""
+    """Graph inputs declared once; declared values of a defined element type; every node writes something."""
     seen: set[str] = set()
     for value in model.graph.input:
         if value.name in seen:
@@ -57,25 +57,37 @@ def check_declarations(model: ModelProto, weights: set[str]) -> None:
                              hint="remove the duplicate from the model's graph inputs")
         seen.add(value.name)
         if value.name not in weights:
-            check_input_type(value)
+            check_input(value)
+    for role, values in (("graph output", model.graph.output), ("value_info", model.graph.value_info)):
+        for value in values:
+            check_element_type(value, role)
     for index, node in enumerate(model.graph.node):
         if not any(node.output):
             label = node.name or f"{node.op_type}_{index}"
             raise GraphError(f"node {label!r} ({node.op_type}) has no outputs; every ONNX node must write at least one tensor")
 
 
-def check_input_type(value: onnx.ValueInfoProto) -> None:
-    kind = value.type.WhichOneof("value")
-    if kind is None:
+def check_input(value: onnx.ValueInfoProto) -> None:
+    if value.type.WhichOneof("value") is None:
         raise ShapeError(f"input {value.name!r} declares no type: the model does not say what it holds", tensors=(value.name,))
-    if kind != "tensor_type":
+    check_element_type(value, "input")
+    dims = value.type.tensor_type.shape.dim if value.type.HasField("tensor_type") else ()
+    for index, dim in enumerate(dims):
+        if dim.HasField("dim_value") and dim.dim_value == 0:
+            raise ShapeError(f"input {value.name!r} declares dimension {index} as 0: it would hold no data, and most ops "
+                             "(Conv, pooling ...) refuse empty inputs", hint=f"bind it with --input-shape {value.name}=...",
+                             tensors=(value.name,))
+
+
+def check_element_type(value: onnx.ValueInfoProto, role: str) -> None:
+    if not value.type.HasField("tensor_type"):
         return
     elem_type = value.type.tensor_type.elem_type
     if elem_type == onnx.TensorProto.UNDEFINED:
-        raise ShapeError(f"input {value.name!r} has an undefined element type: the model does not say what the tensor holds "
+        raise ShapeError(f"{role} {value.name!r} has an undefined element type: the model does not say what the tensor holds "
                          "(ONNX Runtime refuses it too)", tensors=(value.name,))
     if elem_type not in onnx.TensorProto.DataType.values():
-        raise ShapeError(f"input {value.name!r} has element type {elem_type}, which is not an ONNX type", tensors=(value.name,))
+        raise ShapeError(f"{role} {value.name!r} has element type {elem_type}, which is not an ONNX type", tensors=(value.name,))
 
 
 def unsized_input_reason(value: onnx.ValueInfoProto) -> str:
@@ -107,7 +119,7 @@ def checker_notes(model: ModelProto, path: str) -> list[str]:
         # that file is small then, as its weights live beside it.
         onnx.checker.check_model(path if uses_external else model)
     except Exception as exc:  # ValidationError, and ValueError for protobufs over 2 GiB
-        return [f"warning: the ONNX checker rejects the model ({first_line(exc)}); ONNX Runtime will likely refuse it too"]
+        return [f"warning: the ONNX checker rejects the model ({first_line(exc)}); a runtime may refuse it"]
     return []
 
 
@@ -116,7 +128,8 @@ def inference_notes(bound_model: ModelProto) -> list[str]:
     try:
         onnx.shape_inference.infer_shapes(bound_model, check_type=True, strict_mode=True, data_prop=True)
     except Exception as exc:
-        return [f"warning: ONNX shape inference rejects the model ({first_line(exc)}); ONNX Runtime will likely refuse it too"]
+        return [f"warning: strict ONNX shape inference rejects the model ({first_line(exc)}); the sizes edgemem uses may not be "
+                "the ones a runtime computes"]
     return []
 
 

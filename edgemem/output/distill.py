@@ -157,9 +157,9 @@ def write_distill_plot(result: DistillResult, path: str | Path) -> Path:
         ax.axvline(result.budget.budget_bytes / kib, color="red", linestyle="--", linewidth=1,
                    label=f"budget {format_bytes(result.budget.budget_bytes)}")
     ax.set_xscale("log", base=2)
-    from matplotlib.ticker import FuncFormatter
+    from edgemem.output.plot import ticks_at_points
 
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ticks_at_points(ax)  # at the points (6, 24 KiB), not at powers of two that miss them
     ax.set_xlabel(f"peak activation memory (KiB, {result.precision}, batch 1)")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"memory vs accuracy: {result.dataset.split(':')[0]}, method {result.method}")
