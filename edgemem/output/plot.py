@@ -175,11 +175,10 @@ def draw_arena(best: OrderReport, boxes: list[BufferBox], ax) -> None:
 
 def label_boxes(ax, fig, boxes: list[BufferBox]) -> None:
     """Write each buffer's name inside its rectangle when at least three characters of it fit."""
-    fig.canvas.draw()  # fixes the layout so that data units convert to points
-    bbox = ax.get_window_extent()
+    position = ax.get_position()  # after tight_layout, in figure fractions: no rendering needed
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    points_per_step = bbox.width * 72 / fig.dpi / (x1 - x0)
-    points_per_mib = bbox.height * 72 / fig.dpi / (y1 - y0)
+    points_per_step = position.width * fig.get_figwidth() * 72 / (x1 - x0)
+    points_per_mib = position.height * fig.get_figheight() * 72 / (y1 - y0)
     char_points = LABEL_POINTS * 0.62
     largest = sorted(range(len(boxes)), key=lambda i: -boxes[i].size_bytes * (boxes[i].last_step - boxes[i].first_step + 1))
     for index in largest[:MAX_LABELS]:
