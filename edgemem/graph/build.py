@@ -40,8 +40,9 @@ def graph_from_model(model: ModelProto, options: LoadOptions, model_dir: Path, n
     if constants:
         notes.append(f"{constants} Constant node(s) are counted as weights, not as steps")
     bound_model, _ = shapes.bind_inputs(model, set(weights), options)
-    notes += validate.checker_notes(model, path) + validate.inference_notes(bound_model)
-    sized = size_values(model, bound_model, model_dir, weights, graph_inputs, ordered, options)
+    inferred, inference_notes = validate.strict_inference(bound_model)
+    notes += validate.checker_notes(model, path) + inference_notes
+    sized = size_values(model, bound_model, inferred, model_dir, weights, graph_inputs, ordered, options)
     tensors: dict[str, TensorInfo] = {}
     for wname, (elem_type, shape) in weights.items():
         tensors[wname] = _info(wname, elem_type, shape, "weight", "initializer", None, options)
@@ -104,8 +105,11 @@ def constant_value_type(node: onnx.NodeProto) -> tuple[int, tuple[int, ...]]:
     return TensorProto.FLOAT, ()
 
 
-def size_values(model, bound_model, model_dir, weights, graph_inputs, nodes: list[Node], options: LoadOptions) -> dict:
-    """name -> (elem_type, shape, source) for every graph input and node output, or ShapeError."""
+def size_values(model, bound_model, inferred, model_dir, weights, graph_inputs, nodes: list[Node], options: LoadOptions) -> dict:
+    """name -> (elem_type, shape, source) for every graph input and node output, or ShapeError.
+
+    ``inferred`` is the bound model after strict ONNX inference (None when that refused the model:
+    the lenient inference runs here instead)."""
     g = model.graph
     needed = list(graph_inputs) + [o for n in nodes for o in n.outputs]
     declared = shapes._collect([*g.value_info, *g.output, *g.input])
@@ -120,7 +124,7 @@ def size_values(model, bound_model, model_dir, weights, graph_inputs, nodes: lis
     take(shapes._collect(i for i in bound_model.graph.input if i.name not in weights), "bound")
     missing = lambda: [v for v in needed if v not in sized]  # noqa: E731
     if missing():
-        _, found = shapes.infer_onnx(bound_model)
+        found = shapes.collect_inferred(inferred) if inferred is not None else shapes.infer_onnx(bound_model)[1]
         take(found, "onnx")
     if missing() and options.fold_constants:
         static = {name: shape for name, (_, shape) in weights.items()}

@@ -116,8 +116,12 @@ def infer_onnx(model: ModelProto) -> tuple[ModelProto, dict]:
         inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
     except Exception:
         return model, {}
+    return inferred, collect_inferred(inferred)
+
+
+def collect_inferred(inferred: ModelProto) -> dict:
     g = inferred.graph
-    return inferred, _collect([*g.value_info, *g.output, *g.input])
+    return _collect([*g.value_info, *g.output, *g.input])
 
 
 def infer_symbolic(model: ModelProto) -> dict:

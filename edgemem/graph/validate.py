@@ -123,14 +123,15 @@ def checker_notes(model: ModelProto, path: str) -> list[str]:
     return []
 
 
-def inference_notes(bound_model: ModelProto) -> list[str]:
-    """Strict ONNX shape and type inference (what ONNX Runtime runs at load), as a warning note naming the node."""
+def strict_inference(bound_model: ModelProto) -> tuple[ModelProto | None, list[str]]:
+    """Strict ONNX shape and type inference (what ONNX Runtime runs at load): the inferred model, or
+    None and a warning note that quotes the objection (it names the node)."""
     try:
-        onnx.shape_inference.infer_shapes(bound_model, check_type=True, strict_mode=True, data_prop=True)
+        inferred = onnx.shape_inference.infer_shapes(bound_model, check_type=True, strict_mode=True, data_prop=True)
     except Exception as exc:
-        return [f"warning: strict ONNX shape inference rejects the model ({first_line(exc)}); the sizes edgemem uses may not be "
-                "the ones a runtime computes"]
-    return []
+        return None, [f"warning: strict ONNX shape inference rejects the model ({first_line(exc)}); the sizes edgemem "
+                      "uses may not be the ones a runtime computes"]
+    return inferred, []
 
 
 def first_line(exc: Exception) -> str:
