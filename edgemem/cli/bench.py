@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
@@ -61,7 +61,7 @@ def bench(
     known_hosts: Optional[str] = typer.Option(None, "--known-hosts", help="known_hosts file to check the host key against."),
     fingerprint: Optional[str] = typer.Option(None, "--fingerprint", help="Pinned host key fingerprint (SHA256:...)."),
     trust_on_first_use: bool = typer.Option(False, "--trust-on-first-use", help="Accept and record an unknown host key (never a changed one)."),
-    connect_timeout: str = typer.Option("10s", "--connect-timeout"),
+    connect_timeout: Optional[str] = typer.Option(None, "--connect-timeout", help="SSH connect timeout (default 10s)."),
     remote_python: Optional[str] = typer.Option(None, "--remote-python", help="Python on the device (default python3; profiles say /usr/bin/python3)."),
     remote_dir: Optional[str] = typer.Option(None, "--remote-dir", help="Cache folder on the device (default ~/.cache/edgemem)."),
     results_dir: Path = typer.Option(Path("results"), "--results-dir", envvar="EDGEMEM_RESULTS_DIR", help="Where results are stored."),
@@ -69,6 +69,9 @@ def bench(
     predict: bool = typer.Option(True, "--predict/--no-predict", help="Run the analyzer for the predicted activation peak."),
     parallel: int = typer.Option(8, "--parallel", min=1, help="Devices measured at once in a fleet."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema edgemem.bench_report/1, fleet/history variants) on stdout."),
+    attach: Optional[str] = typer.Option(None, "--attach", help="Reattach to run RUN_ID on --host (running or finished) and save its result."),
+    lock_wait: str = typer.Option("0s", "--lock-wait", help="Queue this long behind another bench on the device (0s: refuse at once)."),
+    reconnect: str = typer.Option("2m", "--reconnect", help="How long a lost SSH connection is retried (with backoff) during a run."),
 ) -> int:
     from edgemem.bench.request import BenchRequest
     from edgemem.bench.settings import Settings, apply_profile, fleet_entries, ssh_defaults
@@ -80,12 +83,24 @@ def bench(
     out = Output(json_mode=json_out)
     if compare:
         return history(model, results_dir, out)
+    from edgemem.bench.verdict import BUDGET_METRICS
+
+    if budget_metric not in BUDGET_METRICS:  # before anything runs
+        raise UsageError(f"--budget-metric {budget_metric!r}: choose {', '.join(BUDGET_METRICS)}")
+    flags = Settings(backend=backend, precision=precision, budget=budget, workspace=workspace, remote_python=remote_python)
+    settings = apply_profile(flags, profile)
+    defaults = ssh_defaults(port, identity, ssh_config, known_hosts, fingerprint, trust_on_first_use,
+                            parse_duration_s(connect_timeout) if connect_timeout else None, remote_dir, settings)
+    policy = run_policy(parse_duration_s(lock_wait), parse_duration_s(reconnect))
+    if attach is not None:
+        if hosts or inventory is not None:
+            raise UsageError("--attach takes one --host (the device the run is on)")
+        entry = fleet_entries(host, (), None, defaults)[0]
+        budget_bytes = parse_size(settings.budget) if settings.budget else None
+        return attach_run(attach, entry, model if predict else None, budget_bytes, budget_metric, settings.profile,
+                          results_dir if save else None, out, policy)
     if model is None:
         raise UsageError("missing MODEL", hint="edgemem bench model.onnx --host user@jetson (or --host local)")
-    settings = apply_profile(Settings(backend=backend, precision=precision, budget=budget, workspace=workspace,
-                                      remote_python=remote_python), profile)
-    defaults = ssh_defaults(port, identity, ssh_config, known_hosts, fingerprint, trust_on_first_use,
-                            parse_duration_s(connect_timeout), remote_dir, settings)
     entries = fleet_entries(host, parse_list(hosts, ()), inventory, defaults)
     options = {"provider": ort_provider, "threads": threads, "cpu_arena": cpu_arena, "mode": trt_mode,
                "engine_cache": engine_cache, "target": tvm_target, "cc": tvm_cc}
@@ -104,16 +119,15 @@ def bench(
         from edgemem.errors import ModelLoadError
 
         raise ModelLoadError(f"{model}: no such file")
-    from edgemem.bench.backends import get_backend
+    from edgemem.bench.stop import StopRequest
 
-    get_backend(request.backend).probe_modules(request)  # unknown backend or mode: a usage error before any connection
-    budget_bytes = parse_size(settings.budget) if settings.budget else None
-    prediction = predict_for(model, request, out) if predict else None
+    plans = device_plans(entries, request, flags, settings, model if predict else None, out)
     artifacts_root = (results_dir / "logs") if save else Path(tempfile.mkdtemp(prefix="edgemem-bench-logs-"))
+    stop = StopRequest()
     try:
-        outcomes = run_all(entries, request, artifacts_root, parallel, out, threading.Event())
-        return report_for(outcomes, prediction, budget_bytes, budget_metric, settings.profile, results_dir if save else None,
-                          out, fleet=len(entries) > 1 or inventory is not None)
+        outcomes = run_all(entries, plans, artifacts_root, parallel, out, stop, policy)
+        return with_stop_exit(stop, lambda: report_for(outcomes, plans, budget_metric, results_dir if save else None, out,
+                                                       fleet=len(entries) > 1 or inventory is not None))
     finally:
         if not save:
             shutil.rmtree(artifacts_root, ignore_errors=True)
@@ -175,16 +189,122 @@ def predict_for(model: Path, request, out) -> dict:
             "weights_bytes": report.weights_bytes, "precision": precision or "as stored", "order": report.best.name}
 
 
-def run_all(entries, request, artifacts_root: Path, parallel: int, out, cancel) -> list:
-    """Every device at once (a single one too), with progress on stderr; Ctrl-C cancels them all."""
+@dataclass(frozen=True)
+class DevicePlan:
+    """What one device of the command is asked to do: its request (a device profile may change
+    backend, precision and workspace), its budget and profile, and the prediction to compare with."""
+
+    request: object
+    budget_bytes: int | None
+    profile: str | None
+    prediction: dict | None
+
+
+def device_plans(entries, request, flags, settings, model: Path | None, out) -> dict:
+    """{entry name: DevicePlan}: an inventory device's own profile wins over --profile; explicit flags over both."""
     from dataclasses import replace
 
+    from edgemem.bench.backends import get_backend
+    from edgemem.bench.settings import apply_profile
+    from edgemem.units import parse_size
+
+    plans, predictions = {}, {}
+    for entry in entries:
+        chosen = apply_profile(flags, entry.profile) if entry.profile else settings
+        options = dict(request.options)
+        if chosen.workspace:
+            options["workspace_bytes"] = parse_size(chosen.workspace)
+        own = replace(request, backend=chosen.backend or "onnxruntime", precision=chosen.precision or "fp32",
+                      tegrastats_interval_ms=chosen.tegrastats_interval_ms, options=options,
+                      tools={**entry.tools, **request.tools})
+        get_backend(own.backend).probe_modules(own)  # unknown backend or mode: a usage error before any connection
+        key = (own.backend, own.precision, str(options.get("provider")))
+        if model is not None and key not in predictions:
+            predictions[key] = predict_for(model, own, out)
+        plans[entry.name] = DevicePlan(own, parse_size(chosen.budget) if chosen.budget else None, chosen.profile,
+                                       predictions.get(key))
+    return plans
+
+
+def run_policy(lock_wait_s: float, reconnect_s: float):
+    from edgemem.bench.run import RunPolicy
+    from edgemem.bench.watch import WatchPolicy
+
+    return RunPolicy(lock_wait_s=lock_wait_s, watch=WatchPolicy(reconnect_s=reconnect_s))
+
+
+def with_stop_exit(stop, report):
+    """The report's exit code, or 130 / 143 when Ctrl-C / SIGTERM stopped the bench (results saved first)."""
+    from edgemem.errors import EdgememError
+
+    try:
+        code = report()
+    except EdgememError as exc:
+        if stop.exit_code:
+            exc.exit_code = stop.exit_code
+        raise
+    return stop.exit_code or code
+
+
+def announcing(out, progress):
+    """Progress updates; run ids, reconnects and cancels are also printed as lines on stderr."""
+    def update(host: str, document: dict) -> None:
+        if document.get("announce") and not out.quiet:
+            out.err.print(document["announce"], markup=False, highlight=False)
+        progress(host, document)
+
+    return update
+
+
+def run_all(entries, plans, artifacts_root: Path, parallel: int, out, stop, policy) -> list:
+    """Every device at once (a single one too), with progress on stderr; Ctrl-C/SIGTERM cancel them all."""
     from edgemem.bench.fleet import run_fleet
     from edgemem.output.bench import bench_progress
 
-    jobs = [(entry, replace(request, tools={**entry.tools, **request.tools})) for entry in entries]
+    jobs = [(entry, plans[entry.name].request) for entry in entries]
     with bench_progress(out) as update:
-        return run_fleet(jobs, artifacts_root, parallel, update, cancel)  # Ctrl-C sets cancel there
+        return run_fleet(jobs, artifacts_root, parallel, announcing(out, update), stop, policy)
+
+
+def attach_run(run_id: str, entry, model: Path | None, budget_bytes, metric: str, profile, results_dir: Path | None,
+               out, policy) -> int:
+    """--attach: follow a run already on the device to its result, then report and save it as usual."""
+    from edgemem.bench.fleet import attach
+    from edgemem.bench.stop import StopRequest
+    from edgemem.output.bench import bench_progress
+
+    artifacts_root = (results_dir / "logs") if results_dir is not None else Path(tempfile.mkdtemp(prefix="edgemem-bench-logs-"))
+    stop = StopRequest()
+    try:
+        with bench_progress(out) as update:
+            outcome = attach(run_id, entry, artifacts_root, announcing(out, update), stop, policy)
+        prediction = prediction_for_run(model, outcome.result, out) if model is not None else None
+        plans = {entry.name: DevicePlan(None, budget_bytes, profile, prediction)}
+        return with_stop_exit(stop, lambda: report_for([outcome], plans, metric, results_dir, out, fleet=False))
+    finally:
+        if results_dir is None:
+            shutil.rmtree(artifacts_root, ignore_errors=True)
+
+
+def prediction_for_run(model: Path, result, out) -> dict | None:
+    """The prediction for an attached run's model, precision and shapes (when MODEL is its model)."""
+    from edgemem.bench.request import BenchRequest
+    from edgemem.bench.run import sha256_file
+    from edgemem.errors import ModelLoadError
+
+    if result is None:
+        return None
+    if not model.is_file():
+        raise ModelLoadError(f"{model}: no such file")
+    if sha256_file(model) != result.model.get("sha256"):
+        return {"note": f"{model.name} is not the model of run {result.run_id}; no prediction"}
+    inputs = (result.request or {}).get("inputs") or {}
+    providers = ((result.request or {}).get("options") or {}).get("providers") or []
+    request = BenchRequest(model=model, backend=result.backend, precision=result.precision,
+                           input_shapes={k: tuple(v) for k, v in (inputs.get("shapes") or {}).items()},
+                           dims=dict(inputs.get("dims") or {}),
+                           options={"provider": "tensorrt" if "TensorrtExecutionProvider" in providers else "cpu"})
+    return predict_for(model, request, out)
 
 
 def verdict_for(result, prediction: dict | None, budget_bytes: int | None, metric: str):
@@ -200,7 +320,7 @@ def verdict_for(result, prediction: dict | None, budget_bytes: int | None, metri
                    budget_bytes=budget_bytes, budget_metric=metric)
 
 
-def report_for(outcomes, prediction, budget_bytes, metric, profile, results_dir: Path | None, out, fleet: bool) -> int:
+def report_for(outcomes, plans: dict, metric, results_dir: Path | None, out, fleet: bool) -> int:
     """Join prediction and measurement, store, print; the exit code (1 failed, 3 over budget, 0)."""
     from edgemem.bench.errors import AgentError
     from edgemem.bench.protocol import ERROR_MEANING
@@ -214,10 +334,11 @@ def report_for(outcomes, prediction, budget_bytes, metric, profile, results_dir:
         raise UsageError(f"--budget-metric {metric!r}: choose {', '.join(BUDGET_METRICS)}")
     rows = []
     for outcome in outcomes:
+        plan = plans[outcome.entry.name]
         row = {"name": outcome.entry.name, "result": None, "verdict": None, "error": outcome.error, "saved_to": None}
         if outcome.result is not None:
-            document = {"schema": REPORT_SCHEMA, "profile": profile, "result": outcome.result.to_json(),
-                        "verdict": verdict_for(outcome.result, prediction, budget_bytes, metric).to_json()}
+            document = {"schema": REPORT_SCHEMA, "profile": plan.profile, "result": outcome.result.to_json(),
+                        "verdict": verdict_for(outcome.result, plan.prediction, plan.budget_bytes, metric).to_json()}
             if results_dir is not None:
                 row["saved_to"] = str(save_report(results_dir, document))
             row.update(result=document["result"], verdict=document["verdict"], document=document)
@@ -235,8 +356,9 @@ def report_for(outcomes, prediction, budget_bytes, metric, profile, results_dir:
         if failed:
             error = row["result"]["error"] or {}
             code = error.get("code", "internal")
-            raise AgentError(f"{row['name']}: {code}: {error.get('message')}", code, error.get("stage"),
-                             hint=ERROR_MEANING.get(code))
+            raise AgentError(f"{row['name']}: {code}: {error.get('message')}"
+                             + (f" (partial result saved to {row['saved_to']})" if row["saved_to"] else ""),
+                             code, error.get("stage"), hint=ERROR_MEANING.get(code))
     else:
         if out.json_mode:
             out.emit_json({"schema": "edgemem.bench_fleet/1", "devices": [

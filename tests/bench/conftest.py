@@ -26,6 +26,7 @@ def isolated_cache(tmp_path, monkeypatch):
     """Host-side caches (TVM libraries, --host local's agent dir) in the test's tmp_path."""
     monkeypatch.setenv("EDGEMEM_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("EDGEMEM_NO_PROGRESS", "1")
+    monkeypatch.setenv("EDGEMEM_DEVICE_LOCK", str(tmp_path / "device.lock"))  # one lock per test, not the machine's
     monkeypatch.delenv("EDGEMEM_AGENT_SYSROOT", raising=False)
 
 

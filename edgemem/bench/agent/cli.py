@@ -1,11 +1,11 @@
 """The agent's command line. Every command but ``pack`` and ``worker`` ends with exactly one
 ``EDGEMEM-RESULT <json>`` line; the process exits with the ERROR_EXIT status of its error.
 
-    hello                          version and whether a run holds the device
+    hello [--lock-file F]          version and whether a run of this user holds the device
     have SHA256...                 which blobs are there, intact (corrupt ones are removed)
     put --sha256 H                 store stdin as blob H (verified, atomic)
     probe [--tools J] [--modules M]   what the device has
-    start --spec FILE|- [--lock-wait S]   start a run detached from this connection
+    start --spec FILE|- [--lock-wait S] [--lock-file F]   start a run detached from this connection
     follow --run-id ID [--offset N]   its progress until its result (or a fault)
     run --spec FILE|-              start and follow in one command
     cancel --run-id ID --code C --message M [--grace S]   stop it; its partial result
@@ -34,7 +34,7 @@ from .wire import AGENT_VERSION, ERROR_EXIT, ERROR_SCHEMA, RESULT_PREFIX
 
 
 def command_hello(args):
-    holder = DeviceLock(args.base).holder()
+    holder = DeviceLock(args.lock_file).holder()
     busy = holder if holder and not stale(holder) and alive(holder.get("supervisor_pid") or 0) else None
     return {"schema": "edgemem.bench.hello/1", "agent_version": AGENT_VERSION, "base": args.base,
             "python": sys.version.split()[0], "busy": busy}
@@ -81,12 +81,14 @@ def command_pack(args):
 COMMANDS = {"hello": command_hello, "have": command_have, "put": command_put, "probe": command_probe,
             "start": command_start, "follow": command_follow, "run": command_run, "cancel": command_cancel,
             "ack": command_ack, "supervise": command_supervise}
+LOCK_FILE = ("--lock-file", {"default": None})
 OPTIONS = {
+    "hello": [LOCK_FILE],
     "have": [("sha256", {"nargs": "*"})],
     "put": [("--sha256", {"required": True})],
     "probe": [("--tools", {"default": "{}"}), ("--modules", {"default": None})],
-    "start": [("--spec", {"default": "-"}), ("--lock-wait", {"default": 0.0, "type": float})],
-    "run": [("--spec", {"default": "-"}), ("--lock-wait", {"default": 0.0, "type": float}),
+    "start": [("--spec", {"default": "-"}), ("--lock-wait", {"default": 0.0, "type": float}), LOCK_FILE],
+    "run": [("--spec", {"default": "-"}), ("--lock-wait", {"default": 0.0, "type": float}), LOCK_FILE,
             ("--stall-s", {"default": 60.0, "type": float})],
     "follow": [("--run-id", {"required": True}), ("--offset", {"default": 0, "type": int}),
                ("--stall-s", {"default": 60.0, "type": float})],

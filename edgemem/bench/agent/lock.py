@@ -1,9 +1,10 @@
-"""The per-device bench lock: one measuring run at a time, with stale-lock recovery.
+"""The per-device bench lock: one measuring run at a time on the machine, with stale-lock recovery.
 
-``device.lock`` is held with flock by the run's supervisor and passed to every child it starts,
-so the kernel releases it only when the last process of the run has ended (a crash included).
-``device.lock.json`` says who holds it. A lock held only by the orphaned children of a dead
-supervisor is stale: those processes are ended and the lock taken.
+The lock is a file every user can open (DEFAULT_PATH; ``--lock-file`` for another, as tests do)
+held with flock by the run's supervisor and passed to every child it starts, so the kernel
+releases it only when the last process of the run has ended (a crash included). It holds no
+data; ``<lock>.<uid>.json`` (this user's only) says which of this user's runs holds it. A lock
+held only by the orphaned children of a dead supervisor is stale: they are ended, the lock taken.
 """
 
 import errno
@@ -15,16 +16,31 @@ from .common import AgentFailure, read_json, write_json_atomic
 from .procs import alive, has_marker, marked_pids, terminate
 
 BUSY_ERRNOS = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES)
+DEFAULT_PATH = "/tmp/edgemem-bench.lock"
 
 
 class DeviceLock(object):
-    def __init__(self, base):
-        self.path = os.path.join(base, "device.lock")
-        self.holder_path = self.path + ".json"
+    def __init__(self, path=None):
+        self.path = path or DEFAULT_PATH
+        self.holder_path = "%s.%d.json" % (self.path, os.getuid())
         self.fd = None
 
+    def open(self):
+        """A handle on the lock file (created readable by all: flock needs no write access)."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except (IOError, OSError) as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM):
+                raise
+            return os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)  # another user's lock file
+        try:
+            os.fchmod(fd, 0o644)
+        except OSError:
+            pass
+        return fd
+
     def try_acquire(self):
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self.open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except (IOError, OSError) as exc:
@@ -61,14 +77,17 @@ def recover(holder):
     return terminate(marked_pids(holder["marker"]), 2.0)
 
 
-def busy_message(holder, waited_s):
-    who = "run %s (started %s)" % (holder.get("run_id"), holder.get("started_utc")) if holder else "another run"
-    return "the device is busy: %s holds its bench lock; waited %.0f s" % (who, waited_s)
+def busy_message(lock, holder, waited_s):
+    if holder and not stale(holder):
+        who = "run %s (started %s)" % (holder.get("run_id"), holder.get("started_utc"))
+    else:
+        who = "another bench (another user's, or another --remote-dir's)"
+    return "the device is busy: %s holds its bench lock %s; waited %.0f s" % (who, lock.path, waited_s)
 
 
-def acquire(base, wait_s, on_wait=None):
+def acquire(path, wait_s, on_wait=None):
     """The device lock, waiting up to ``wait_s`` (0: refuse at once when busy) -> DeviceLock."""
-    lock = DeviceLock(base)
+    lock = DeviceLock(path)
     began = time.monotonic()
     noted = None
     recovered = set()
@@ -80,7 +99,7 @@ def acquire(base, wait_s, on_wait=None):
             continue
         waited = time.monotonic() - began
         if waited >= wait_s:
-            raise AgentFailure("busy", busy_message(holder, waited), "queue")
+            raise AgentFailure("busy", busy_message(lock, holder, waited), "queue")
         if on_wait is not None and (noted is None or time.monotonic() - noted >= 5.0):
             noted = time.monotonic()
             on_wait(holder, waited)

@@ -72,7 +72,7 @@ def command_start(args):
         emit(PROGRESS_PREFIX, {"run_id": folder.run_id, "stage": "queue", "phase": "waiting",
                                "info": {"holder": holder.get("run_id"), "waited_s": round(waited_s, 1)}})
 
-    lock = acquire(args.base, float(args.lock_wait), waiting)
+    lock = acquire(args.lock_file, float(args.lock_wait), waiting)
     try:
         prune(args.base, folder.run_id, salvage_dead)
         folder.create(spec)

@@ -24,9 +24,12 @@ class Agent:
         home.mkdir(parents=True, exist_ok=True)
         self.archive = write_archive(home)
         self.base = base or home / "base"
+        self.lock = home / "device.lock"  # one per test: the agent's default is one for the whole machine
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-c", LAUNCHER, str(self.archive), agent_sha256(), args[0], "--base", str(self.base), *args[1:]]
+        lock = ["--lock-file", str(self.lock)] if args[0] in ("hello", "start", "run") else []
+        return [sys.executable, "-c", LAUNCHER, str(self.archive), agent_sha256(), args[0], "--base", str(self.base),
+                *lock, *args[1:]]
 
     def __call__(self, *args: str, stdin: bytes | None = None, env=None, cwd=None, timeout=180) -> tuple[int, dict, str]:
         proc = subprocess.run(self.argv(*args), input=stdin, capture_output=True, timeout=timeout, env=env, cwd=cwd)

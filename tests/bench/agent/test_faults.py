@@ -67,7 +67,7 @@ def test_killed_supervisor_is_a_fault_and_cancel_salvages_its_run(agent, cnn):
     os.kill(supervisor, signal.SIGKILL)
     code, doc, _ = agent("follow", "--run-id", spec["run_id"])
     assert code == protocol.ERROR_EXIT["agent_fault"] and doc["status"] == "fault" and "gone" in doc["error"]["message"]
-    assert alive(worker)  # orphaned, still measuring: the cancel must end it
+    # the orphaned worker stops by itself once it sees its parent gone (or the cancel ends it)
     code, doc, _ = agent("cancel", "--run-id", spec["run_id"], "--code", "agent_fault", "--message", doc["error"]["message"])
     result = doc["result"]
     assert result["salvaged"] is True and result["error"]["code"] == "agent_fault" and result["partial"] is True

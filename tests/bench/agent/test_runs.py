@@ -61,7 +61,7 @@ def test_relative_base_as_used_over_ssh(tmp_path, cnn):
     agent = Agent(tmp_path / "home", base=tmp_path / "home" / ".cache" / "edgemem")
     spec = agent.spec(cnn)
     relative = Agent.__new__(Agent)
-    relative.archive, relative.base = agent.archive, ".cache/edgemem"  # ssh starts commands in the home directory
+    relative.archive, relative.base, relative.lock = agent.archive, ".cache/edgemem", agent.lock  # ssh starts in the home
     code, result, _ = relative.run(spec, cwd=tmp_path / "home")
     assert code == 0 and result["status"] == "ok", result
     assert (agent.run_dir(result["run_id"]) / "result.json").is_file()
