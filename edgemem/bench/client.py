@@ -38,6 +38,7 @@ UNREACHABLE = ("Connection refused", "Could not resolve hostname", "Connection t
                "Connection closed by remote host", "port 65535")
 SSH_FAILED = 255
 CONTROL_PERSIST_S = 30  # how long a master outlives its last command if we cannot stop it
+MAX_CONTROL_PATH = 80  # a Unix socket path holds ~104 bytes; ssh adds 17 while it creates one
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class SshTransport(Transport):
 
     def open(self) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="edgemem-ssh-"))
+        if len(str(self._tmp / "cm99")) > MAX_CONTROL_PATH:  # a long TMPDIR: sockets go to /tmp instead
+            self._tmp.rmdir()
+            self._tmp = Path(tempfile.mkdtemp(prefix="edgemem-ssh-", dir="/tmp"))
         try:
             if self.options.fingerprint:
                 self._pinned = self._pin_host_key()

@@ -250,7 +250,7 @@ def announcing(out, progress):
     """Progress updates; run ids, reconnects and cancels are also printed as lines on stderr."""
     def update(host: str, document: dict) -> None:
         if document.get("announce") and not out.quiet:
-            out.err.print(document["announce"], markup=False, highlight=False)
+            out.err.print(document["announce"], markup=False, highlight=False, soft_wrap=True)
         progress(host, document)
 
     return update

@@ -38,7 +38,10 @@ def cancel(base, run_id, code, message, grace_s):
     folder = RunFolder.existing(base, run_id)
     supervisor = None
     if folder.result() is None:
-        folder.request_cancel(code, message)
+        try:
+            folder.request_cancel(code, message)
+        except (IOError, OSError):  # a full disk: the supervisor then says "cancelled" without our reason
+            pass
         supervisor = signal_supervisor(folder)
         if supervisor is not None:
             wait_for_result(folder, supervisor, grace_s + RESULT_WAIT_MARGIN_S)
@@ -46,7 +49,10 @@ def cancel(base, run_id, code, message, grace_s):
     result = folder.result()
     if result is None:
         result = salvage(folder, code, message)
-        folder.write_result(result)
+        try:
+            folder.write_result(result)
+        except (IOError, OSError) as exc:
+            result["warnings"].append("this result could not be stored on the device: %s" % exc)
     return {"schema": CANCEL_SCHEMA, "run_id": run_id, "supervisor_signalled": supervisor, "swept": swept,
             "left": swept["left"], "result": result}
 

@@ -112,13 +112,16 @@ class RunFolder(object):
     # ---- the end of a run
 
     def write_result(self, result):
-        """result.json; on a full disk the reserve is freed and the write tried once more."""
-        try:
-            write_json_atomic(self.path("result.json"), result)
-        except (IOError, OSError) as exc:
-            if not (is_disk_full(exc) and self.release_reserve()):
-                raise
-            write_json_atomic(self.path("result.json"), result)
+        """result.json; on a full disk the reserve is freed and the write tried again, at last
+        without the per-run latency lists (they stay in the stage's checkpoint file)."""
+        for attempt in (result, result, compact(result)):
+            try:
+                write_json_atomic(self.path("result.json"), attempt)
+                break
+            except (IOError, OSError) as exc:
+                if not is_disk_full(exc) or attempt is not result:
+                    raise
+                self.release_reserve()
         self.release_reserve()
 
     def result(self):
@@ -162,6 +165,20 @@ class RunFolder(object):
     def running(self):
         pid = self.supervisor_pid()
         return pid is not None and alive(pid) and has_marker(pid, self.marker)
+
+
+def compact(result):
+    """The result without its latency lists (what a nearly full disk can still take)."""
+    small = dict(result, stages={})
+    for name, stage in (result.get("stages") or {}).items():
+        worker = dict(stage.get("worker") or {})
+        for key in ("latencies_ms", "warmup_ms", "gpu_compute_ms"):
+            if worker.get(key):
+                worker[key + "_dropped"] = len(worker.pop(key))
+        small["stages"][name] = dict(stage, worker=worker)
+    small["warnings"] = list(result.get("warnings") or []) + [
+        "the device's disk was full: per-run latencies were left out of result.json (see the checkpoint files)"]
+    return small
 
 
 def run_folders(base):

@@ -24,7 +24,7 @@ from .salvage import salvage_dead
 from .sysinfo import proc_status
 from .wire import BACKENDS, MARKER_ENV, PROGRESS_PREFIX, SPEC_SCHEMA
 
-RESERVE_BYTES = 1 << 20
+RESERVE_BYTES = 4 << 20  # freed for result.json when the disk fills
 
 
 def read_spec(source):
