@@ -15,13 +15,6 @@ class HostKeyError(BenchError):
     code = "host_key"
 
 
-class UnreachableError(BenchError):
-    """No SSH connection (refused, no route, DNS, connect timeout)."""
-
-    code = "unreachable"
-    transient = True
-
-
 class AuthError(BenchError):
     """The server refused our keys."""
 
@@ -38,6 +31,13 @@ class ConnectionLostError(RemoteCommandError):
     """The SSH connection failed or dropped while a command ran (ssh exit status 255)."""
 
     code = "connection_lost"
+    transient = True
+
+
+class UnreachableError(BenchError):
+    """No SSH connection (refused, no route, DNS, connect timeout)."""
+
+    code = "unreachable"
     transient = True
 
 
