@@ -84,8 +84,10 @@ class Device:
                 if not is_transient(exc) or time.monotonic() - began + pause > window:
                     raise
                 self.notify(f"{what} on {self.name}: {exc.one_line()}; retrying in {pause:.0f} s (attempt {attempt + 1})")
-                if self.stop.wait(pause) if interruptible else time.sleep(pause):
+                if interruptible and self.stop.wait(pause):
                     raise
+                if not interruptible:
+                    time.sleep(pause)
                 pause = min(pause * 2, self.retry.max_pause_s)
                 self.reconnect_quietly()
 

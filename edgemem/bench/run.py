@@ -200,9 +200,10 @@ def attach_bench(run_id: str, target: Target, artifacts_root: Path,
     if not request.get("backend"):
         raise RemoteCommandError(f"run {run_id} on {target.name} has no job spec; it cannot be interpreted")
     backend = get_backend(request["backend"])
+    precision = context.get("precision") or (request.get("options") or {}).get("precision", "fp32")
+    notes = [f"attached to run {run_id} from another bench command"] + session.device.warnings + watch_notes + fetch_notes
     return assemble(host=context.get("host") or target.name, raw=raw, probe=context.get("probe") or {},
-                    interpretation=backend.interpret(raw, artifacts_dir), model=context.get("model") or dict(request.get("model") or {}),
-                    backend=request["backend"], precision=context.get("precision") or (request.get("options") or {}).get("precision", "fp32"),
-                    uploads=context.get("uploads") or {}, artifacts_dir=artifacts_dir, artifacts=names,
-                    extra_warnings=tuple([f"attached to run {run_id} from another bench command"] + session.device.warnings
-                                         + watch_notes + fetch_notes))
+                    interpretation=backend.interpret(raw, artifacts_dir),
+                    model=context.get("model") or dict(request.get("model") or {}), backend=request["backend"],
+                    precision=precision, uploads=context.get("uploads") or {}, artifacts_dir=artifacts_dir,
+                    artifacts=names, extra_warnings=tuple(notes))
