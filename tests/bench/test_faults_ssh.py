@@ -111,7 +111,7 @@ def assert_partial(result: dict, code: str) -> None:
 def test_sshd_session_killed_mid_run_reconnects_and_saves_the_result(sshd, tmp_path, cnn):
     """Reproduction 1: the connection drops mid-run; the client reconnects and saves the whole result."""
     c = client(sshd, tmp_path, cnn, "--warmup", "0s", "--warmup-runs", "1", "--duration", "6s", "--runs", "10",
-               "--baseline", "0.1s", "--no-predict")
+               "--max-runs", "1000000000", "--baseline", "0.1s", "--no-predict")
     wait_measuring(c)
     assert sshd.kill_sessions()
     finished = c.finish()
@@ -232,14 +232,16 @@ def test_two_clients_queue_and_pruning_spares_the_running_run(sshd, tmp_path, cn
         (run / "fetched").write_text("1\n")
         for path in (run / "result.json", run):
             os.utime(path, (future + i, future + i))
-    a = client(sshd, tmp_path, cnn, "--warmup", "0s", "--warmup-runs", "1", "--duration", "4s", "--baseline", "0.1s",
-               "--no-predict", name="a")
+    # long enough for the second client to reach the device while the first still measures
+    a = client(sshd, tmp_path, cnn, "--warmup", "0s", "--warmup-runs", "1", "--duration", "15s", "--max-runs",
+               "1000000000", "--baseline", "0.1s", "--no-predict", name="a")
     wait_measuring(a, exclude=tuple(p.name for p in runs.iterdir()))
     b = client(sshd, tmp_path, cnn, *FAST, "--lock-wait", "10m", name="b")
     first, second = a.finish(), b.finish()
     assert first.code == 0 and second.code == 0, first.stderr + second.stderr
     ra, rb = saved(a, first), saved(b, second)
     assert ra["status"] == "ok" and ra["latency"]["runs"] > 0 and rb["status"] == "ok"
+    assert "run.log" in ra["artifacts"] and not any("not fetched" in w for w in ra["warnings"])  # its folder survived
     began = datetime.fromisoformat(rb["started_utc"].replace("Z", "+00:00")).timestamp()
     ended = datetime.fromisoformat(ra["started_utc"].replace("Z", "+00:00")).timestamp() + ra["elapsed_s"]
     assert began >= ended - 1.0  # whole seconds in started_utc: never measured side by side
@@ -270,8 +272,8 @@ def test_tampered_agent_is_replaced_and_tampered_blob_uploaded_again(sshd, tmp_p
 
 def test_client_killed_then_attach_saves_the_result(sshd, tmp_path, cnn):
     """A client that dies (SIGKILL: nothing can clean up) leaves its run on the device; --attach fetches it."""
-    a = client(sshd, tmp_path, cnn, "--warmup", "0s", "--warmup-runs", "1", "--duration", "5s", "--baseline", "0.1s",
-               "--no-predict", name="a")
+    a = client(sshd, tmp_path, cnn, "--warmup", "0s", "--warmup-runs", "1", "--duration", "5s", "--max-runs",
+               "1000000000", "--baseline", "0.1s", "--no-predict", name="a")
     run_dir = wait_measuring(a)
     a.proc.kill()
     a.proc.wait()
