@@ -24,7 +24,7 @@ cancel every device's job (stop.py) and each keeps its partial result.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -34,13 +34,9 @@ from edgemem.bench.result import BenchResult
 from edgemem.bench.run import LOCAL, RunPolicy, Target, attach_bench, run_bench
 from edgemem.bench.stop import StopRequest, stop_on_signals
 from edgemem.errors import ConfigError, EdgememError, UsageError
-from edgemem.profiles import load_profile, read_toml
+from edgemem.profiles import load_profile
+from edgemem.toml_tables import from_table, read_toml
 
-KEY_TYPES = {"name": str, "host": str, "port": int, "identity": str, "ssh_config": str, "known_hosts": str,
-             "fingerprint": str, "trust_on_first_use": bool, "remote_dir": str, "remote_python": str, "profile": str,
-             "tools": dict, "connect_timeout_s": (int, float)}
-TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", dict: "a table", (int, float): "a number"}
-DEVICE_ONLY = ("name", "host")
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 
 
@@ -90,20 +86,33 @@ def expand(path: str | None) -> str | None:
     return str(Path(path).expanduser()) if path else None
 
 
-def check_table(table: object, where: str, allowed: tuple[str, ...]) -> dict:
-    """Every key known and of its type, else a one-line ConfigError naming ``where`` and the key."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table")
-    for key, value in table.items():
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown key {key!r}", hint=f"known: {', '.join(sorted(allowed))}")
-        expected = KEY_TYPES[key]
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-            raise ConfigError(f"{where}: {key} must be {TYPE_WORDS[expected]}, not {value!r}")
-    for tool, path in (table.get("tools") or {}).items():
-        if not isinstance(path, str):
-            raise ConfigError(f"{where}: tools.{tool} must be a string (a path on the device)")
-    return table
+@dataclass(frozen=True)
+class DefaultsTable:
+    """``[defaults]`` of an inventory: None where it says nothing (read by edgemem.toml_tables)."""
+
+    port: int | None = None
+    identity: str | None = None
+    ssh_config: str | None = None
+    known_hosts: str | None = None
+    fingerprint: str | None = None
+    trust_on_first_use: bool | None = None
+    remote_dir: str | None = None
+    remote_python: str | None = None
+    profile: str | None = None
+    tools: dict | None = None
+    connect_timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class DeviceTable(DefaultsTable):
+    """One ``[[device]]``: its own keys, plus its name and host."""
+
+    name: str | None = None
+    host: str | None = None
+
+
+def set_keys(table: DefaultsTable) -> dict:
+    return {k: v for k, v in asdict(table).items() if v is not None}
 
 
 def given(overrides: SshDefaults | None) -> dict:
@@ -123,14 +132,20 @@ def profile_python(path: Path, where: str, name: str | None) -> str | None:
         raise ConfigError(f"{path}: {where}: profile {name!r}: {exc.message}", hint=exc.hint) from None
 
 
-def entry_for(path: Path, index: int, device: object, defaults: dict, cli: dict) -> FleetEntry:
-    where = f"device {index}"
-    device = check_table(device, f"{path}: {where}", tuple(KEY_TYPES))
-    if not isinstance(device.get("host"), str):
-        raise ConfigError(f"{path}: {where}: host must be a string (user@host, alias or local)")
-    name = str(device.get("name") or device["host"])
+def check_tools(tools: dict, where: str) -> dict:
+    for tool, value in tools.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: tools.{tool} must be a string (a path on the device)")
+    return dict(tools)
+
+
+def entry_for(path: Path, index: int, table: object, defaults: dict, cli: dict) -> FleetEntry:
+    device = from_table(DeviceTable, table, f"{path}: device {index}")
+    if device.host is None:
+        raise ConfigError(f"{path}: device {index}: host must be a string (user@host, alias or local)")
+    name = device.name or device.host
     where = f"device {index} ({name})"
-    inventory = {**defaults, **device}
+    inventory = {**defaults, **set_keys(device)}
     merged = {**cli, **inventory}
     if "fingerprint" in inventory and "trust_on_first_use" not in inventory:
         merged["trust_on_first_use"] = False  # a pinned fingerprint is never loosened by a flag
@@ -139,13 +154,16 @@ def entry_for(path: Path, index: int, device: object, defaults: dict, cli: dict)
     settings = SshDefaults(**{k: v for k, v in merged.items() if k in keys})
     if python is not None:
         settings = replace(settings, device_python=python)
-    return FleetEntry(name, target_for(device["host"], settings, name), merged.get("profile"), dict(merged.get("tools") or {}))
+    tools = check_tools(merged.get("tools") or {}, f"{path}: {where}")
+    return FleetEntry(name, target_for(device.host, settings, name), merged.get("profile"), tools)
 
 
 def load_inventory(path: Path, overrides: SshDefaults | None = None) -> list[FleetEntry]:
-    data = read_toml(path)
-    check_table({k: v for k, v in data.items() if k not in ("defaults", "device")}, str(path), ())
-    defaults = check_table(data.get("defaults", {}), f"{path}: [defaults]", tuple(k for k in KEY_TYPES if k not in DEVICE_ONLY))
+    data = read_toml(path, "inventory")
+    extra = sorted(set(data) - {"defaults", "device"})
+    if extra:
+        raise ConfigError(f"{path}: unknown key {extra[0]!r}", hint="an inventory has [defaults] and [[device]] tables")
+    defaults = set_keys(from_table(DefaultsTable, data.get("defaults", {}), f"{path}: [defaults]"))
     devices = data.get("device")
     if not isinstance(devices, list) or not devices:
         raise ConfigError(f"{path}: no [[device]] entries")
