@@ -10,7 +10,7 @@ import sys
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
 
 def terminal_width(stream) -> int:
@@ -59,8 +59,8 @@ class Output:
         if not self.interactive:
             yield ProgressHandle(None, None)
             return
-        columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn()]
+        columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=16),
+                   TextColumn("{task.fields[info]}"), TimeRemainingColumn()]  # one line in 80 columns
         with Progress(*columns, console=self.err, transient=False) as progress:
             task = progress.add_task(description, total=total, info="")
             yield ProgressHandle(progress, task)

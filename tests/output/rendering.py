@@ -2,7 +2,7 @@
 
 ``fits(draw)`` renders ``draw(out)`` at 80 columns and at a wide width and checks that no line
 is wider than the terminal, that no word is split (every word of the narrow rendering is a word
-of the wide one, or a name cut in the middle with an ellipsis, or a piece of a word, such as a
+of the wide one, or a name cut in the middle with an ellipsis (never at its end), or a piece of a word, such as a
 long path, wider than the terminal itself), and that every number of the
 wide rendering is whole in the narrow one (no size or percentage was cut to fit).
 """
@@ -48,6 +48,8 @@ def check_text(narrow: str, wide: str, width: int = NARROW) -> None:
     too_long = [w for w in whole if cell_len(w) > width]  # a path wider than the terminal: folded, nothing else can show it
     split = sorted({w for w in words(narrow) if w not in whole and "…" not in w and not any(w in long for long in too_long)})
     assert not split, f"split or changed words at {width} columns: {split[:10]}"
+    ends_cut = sorted({w for w in words(narrow) if w.endswith("…")})
+    assert not ends_cut, f"words cut at the end at {width} columns (only names are cut, in the middle): {ends_cut[:10]}"
     shown = set(words(narrow))
     cut = sorted({w for w in whole if NUMBER.fullmatch(w) and w not in shown})
     assert not cut, f"numbers missing at {width} columns: {cut[:10]}"
