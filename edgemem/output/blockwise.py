@@ -17,7 +17,7 @@ from rich.text import Text
 
 from edgemem.distill.blockwise.result import BlockRecord, BlockwiseReport
 from edgemem.output import Output
-from edgemem.output.grid import NAME, NUMBER, Col, Grid, Name
+from edgemem.output.grid import NAME, NUMBER, PROSE, Col, Grid, Name
 from edgemem.output.training import DistillProgress, percent
 
 REUSED = "reused"
@@ -131,7 +131,7 @@ def render_blockwise_report(report: BlockwiseReport, out: Output) -> None:
 def blocks_report_table(report: BlockwiseReport) -> Grid:
     """What each replacement costs and how well it does, and whether the reassembly kept it."""
     grid = Grid([Col("block", NAME), Col("params", NUMBER), Col("MSE", NUMBER), Col("eval MSE", NUMBER),
-                 Col("alone", NUMBER), Col("decision"), Col("student", NUMBER)],
+                 Col("alone", NUMBER), Col("decision", PROSE), Col("student", NUMBER)],
                 title=f"blockwise: {report.granularity} blocks -> {report.replacement}",
                 caption="params: replacement/teacher block; MSE: last epoch; alone: accuracy with only this block "
                         "replaced; student: the student's accuracy when the reassembly (reverse order) decided on this block")
