@@ -1,67 +1,98 @@
-"""Terminal rendering of a DenoiseResult (rich table) and the progress bars of a denoise run
-(training epochs, sampling steps, the feature extractor)."""
+"""Terminal rendering of a DenoiseResult (Grids that fit 80 columns, the verdict first) and the
+progress bars of a denoise run (training epochs, sampling steps, the feature extractor)."""
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from edgemem.distill.denoise.result import DenoiseResult, DenoiserSummary
 from edgemem.output import Output
 from edgemem.output.budget import budget_line
 from edgemem.output.distill import _epochs
+from edgemem.output.grid import NUMBER, PROSE, Col, Grid
 from edgemem.output.training import DistillProgress
 from edgemem.units import format_bytes
 
 
 def render_denoise_result(result: DenoiseResult, out: Output) -> None:
+    """The verdict (budget, reduction, loss ratio) first, then the models, their training, the files."""
     c = out.console
     c.print(Text.assemble(("edgemem distill --task denoise ", "bold"), (result.dataset, "bold cyan")))
-    c.print(f"method {result.method}, accounting at {result.precision}, peak = analyzer's live peak at batch 1; "
-            "loss = held-out MSE of the predicted noise (lower is better)")
+    for line in verdict_lines(result):
+        c.print(line)
+    c.print(f"method {result.method}; memory at {result.precision.value}, batch 1: the analyzer's live-set peak and arena",
+            markup=False)
+    c.print()
     c.print(models_table(result))
-    for line in summary_lines(result):
+    c.print()
+    c.print(training_table(result))
+    for line in file_lines(result):
         c.print(line)
     for note in result.notes:
-        c.print(f"note: {note}", style="yellow")
+        c.print(f"note: {note}", style="yellow", markup=False)
 
 
-def models_table(result: DenoiseResult) -> Table:
-    table = Table(title="teacher and students", title_justify="left")
-    for name in ("role", "model", "held-out loss", "vs teacher", "Fréchet dist.", "peak act.", "arena", "weights",
-                 "params", "method", "epochs", "train time"):
-        table.add_column(name, justify="left" if name in ("role", "model", "method") else "right")
-    for m in (r for r in (result.teacher, result.student, result.baseline) if r is not None):
-        table.add_row(m.role, m.description, _number(m.heldout_loss, 4), _ratio(m, result.teacher),
-                      _number(m.quality.frechet_distance if m.quality else None, 2), format_bytes(m.peak_activation_bytes),
-                      format_bytes(m.arena_bytes), format_bytes(m.weights_bytes), f"{m.parameters:,}",
-                      m.training.method if m.training else "given", _epochs(m),
-                      f"{m.training.train_time_s:.1f} s" if m.training else "-")
-    table.caption = ("Fréchet dist.: in the features of a classifier this run trained (no Inception weights can be "
-                     "downloaded); comparable between these rows only")
-    return table
+def models(result: DenoiseResult) -> list[DenoiserSummary]:
+    return [m for m in (result.teacher, result.student, result.baseline) if m is not None]
 
 
-def summary_lines(result: DenoiseResult) -> list[Text]:
-    lines = []
-    student, teacher = result.student, result.teacher
-    if result.reduction is not None and result.loss_ratio is not None:
-        lines.append(Text(f"student vs teacher: peak activation memory {result.reduction:.2f}x smaller "
-                          f"({format_bytes(teacher.peak_activation_bytes)} -> {format_bytes(student.peak_activation_bytes)}), "
-                          f"held-out denoising loss {result.loss_ratio:.3f}x the teacher's"))
+def verdict_lines(result: DenoiseResult) -> list[Text]:
+    lines = [budget_line(check, label=name) for check, name in
+             ((result.budget, "budget"), (result.weights_budget, "weights budget")) if check is not None]
+    if result.reduction is not None:
+        lines.append(Text(f"peak activation memory: teacher {format_bytes(result.teacher.peak_activation_bytes)} -> student "
+                          f"{format_bytes(result.student.peak_activation_bytes)} ({result.reduction:.2f}x smaller)"))
+    if result.loss_ratio is not None:
+        lines.append(Text(f"held-out denoising loss: student {result.loss_ratio:.3f}x the teacher's"))
+    return lines
+
+
+def models_table(result: DenoiseResult) -> Grid:
+    rows = models(result)
+    arena = any(m.arena_bytes != m.peak_activation_bytes for m in rows)  # a column only when it says something
     ref = result.quality_reference
-    if ref is not None:
-        lines.append(Text(f"quality floor: {ref.samples} real training images score {ref.real_frechet_distance:.2f} "
-                          f"(feature extractor accuracy {ref.extractor_accuracy:.2%})"))
-    diffs = [m.parity_max_abs_diff for m in (result.teacher, result.student, result.baseline) if m and m.parity_max_abs_diff is not None]
+    floor = (f"; real images score {ref.real_frechet_distance:.2f} (extractor accuracy {ref.extractor_accuracy * 100:.2f}%)"
+             if ref is not None else "")
+    grid = Grid([Col("role"), Col("model", PROSE), Col("loss", NUMBER), Col("vs teacher", NUMBER), Col("Fréchet", NUMBER),
+                 Col("peak", NUMBER), *([Col("arena", NUMBER)] if arena else [])],
+                title="teacher and students",
+                caption="loss: held-out MSE of the predicted noise (lower is better); Fréchet: distance of the samples "
+                        "in the features of a classifier this run trained (no Inception weights can be downloaded), "
+                        f"comparable between these rows only{floor}" + ("" if arena else "; arena = peak for every model"))
+    for m in rows:
+        grid.add_row(m.role, model_cell(m, result.teacher), _number(m.heldout_loss, 4), _ratio(m, result.teacher),
+                     _number(m.quality.frechet_distance if m.quality else None, 2), format_bytes(m.peak_activation_bytes),
+                     *([format_bytes(m.arena_bytes)] if arena else []))
+    return grid
+
+
+def model_cell(m: DenoiserSummary, teacher: DenoiserSummary) -> str:
+    """A student's description without the teacher's name in front of it (the teacher's row shows it)."""
+    head, _, tail = m.description.partition(": ")
+    if m is not teacher and tail and head == teacher.description.partition(": ")[0]:
+        return tail
+    return m.description
+
+
+def training_table(result: DenoiseResult) -> Grid:
+    grid = Grid([Col("role"), Col("pool strides"), Col("parameters", NUMBER), Col("weights", NUMBER), Col("method"),
+                 Col("epochs", NUMBER), Col("time", NUMBER)],
+                title="training", caption="cached: trained earlier (teacher cache or a finished checkpoint)")
+    for m in models(result):
+        grid.add_row(m.role, "[" + ", ".join(map(str, m.pool_strides)) + "]", f"{m.parameters:,}", format_bytes(m.weights_bytes),
+                     m.training.method if m.training else "given", _epochs(m),
+                     f"{m.training.train_time_s:.1f} s" if m.training else "-")
+    return grid
+
+
+def file_lines(result: DenoiseResult) -> list[Text]:
+    lines = []
+    diffs = [m.parity_max_abs_diff for m in models(result) if m.parity_max_abs_diff is not None]
     if diffs:
         lines.append(Text(f"every .onnx matches PyTorch under ONNX Runtime: max |diff| {max(diffs):.2e} (<= 1e-4)"))
-    for check, label in ((result.budget, "budget"), (result.weights_budget, "weights budget")):
-        if check is not None:
-            lines.append(budget_line(check, label=label))
-    for m in (r for r in (result.teacher, result.student, result.baseline) if r is not None):
+    for m in models(result):
         grid = f", samples {m.quality.grid_path}" if m.quality and m.quality.grid_path else ""
-        lines.append(Text(f"{m.role}: {m.onnx_path}{grid}"))
+        lines.append(Text(f"wrote {m.onnx_path}{grid}"))
     if result.report_path:
         lines.append(Text(f"report {result.report_path}"))
     return lines
@@ -78,16 +109,20 @@ def _ratio(m: DenoiserSummary, teacher: DenoiserSummary) -> str:
 
 
 class DenoiseProgress(DistillProgress):
-    """Progress sink of distill_denoise: one bar per phase on stderr (training: loss; sampling: timestep)."""
+    """Progress sink of distill_denoise: one bar per phase on stderr, one line in 80 columns
+    (training: epoch, loss, the last held-out loss; sampling: the timestep)."""
 
     def step(self, epoch: int, value: float) -> None:
         if self._bar is None:
             return
         sampling = self._name.startswith("sampling")
-        info = f"t = {value:.0f}" if sampling else f"epoch {epoch}/{self._epochs} loss {value:.4f} {self._last}"
+        info = f"t = {value:.0f}" if sampling else f"epoch {epoch}/{self._epochs} loss {value:.4f}" + (
+            f", {self._last}" if self._last else "")
         self._bar.update(advance=1, info=info)
 
     def epoch_end(self, metrics) -> None:
-        self._last = f"| last epoch: loss {metrics.train_loss:.4f}, held-out {metrics.monitor_loss:.4f}"
+        self._last = f"held-out {metrics.monitor_loss:.4f}"
+        if self._bar is not None:
+            self._bar.update(info=f"epoch {metrics.epoch}/{self._epochs} loss {metrics.train_loss:.4f}, {self._last}")
         if not self.out.interactive and metrics.epoch == self._epochs:
             self.out.info(f"{self._name}: {metrics.epoch} epochs, loss {metrics.train_loss:.4f}, held-out {metrics.monitor_loss:.4f}")

@@ -54,6 +54,7 @@ class DenoiserSummary(ModelSummary):
     """A ModelSummary (memory, parameters, files, the analyzer's budget verdict; ``accuracy`` stays None)
     with what a denoiser is scored by."""
 
+    training: DenoiseTraining | None = None  # (ModelSummary's field, holding the denoise trainer's record)
     heldout_loss: float | None = None  # held-out denoising loss (mean squared noise-prediction error)
     pool_strides: tuple[int, ...] = ()
     parity_max_abs_diff: float | None = None  # ONNX Runtime vs PyTorch on (input, timestep)
