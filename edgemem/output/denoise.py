@@ -7,8 +7,8 @@ from rich.text import Text
 
 from edgemem.distill.denoise.result import DenoiseResult, DenoiserSummary
 from edgemem.output import Output
-from edgemem.output.budget import budget_line
 from edgemem.output.distill import _epochs
+from edgemem.output.distill import verdict_lines as distill_verdict_lines
 from edgemem.output.grid import NUMBER, PROSE, Col, Grid
 from edgemem.output.training import DistillProgress
 from edgemem.units import format_bytes
@@ -37,11 +37,8 @@ def models(result: DenoiseResult) -> list[DenoiserSummary]:
 
 
 def verdict_lines(result: DenoiseResult) -> list[Text]:
-    lines = [budget_line(check, label=name) for check, name in
-             ((result.budget, "budget"), (result.weights_budget, "weights budget")) if check is not None]
-    if result.reduction is not None:
-        lines.append(Text(f"peak activation memory: teacher {format_bytes(result.teacher.peak_activation_bytes)} -> student "
-                          f"{format_bytes(result.student.peak_activation_bytes)} ({result.reduction:.2f}x smaller)"))
+    """The classifier run's verdict lines (budgets, peak reduction; the same fields), then the loss ratio."""
+    lines = distill_verdict_lines(result)
     if result.loss_ratio is not None:
         lines.append(Text(f"held-out denoising loss: student {result.loss_ratio:.3f}x the teacher's"))
     return lines
