@@ -93,11 +93,15 @@ def test_denoiser_onnx_goes_through_analyze_and_bench(denoise_run, tmp_path, mon
     (["--teacher", "ddpm-unet-tiny", "--method", "at"], "method 'at' is not available for --task denoise"),
     (["--teacher", "ddpm-unet-tiny", "--dataset", "mnist1d"], "--task denoise needs images"),
     (["--teacher", "ddpm-unet-tiny", "--sweep", "k=1,2"], "--sweep is not available for --task denoise"),
+    (["--teacher", "ddpm-unet-tiny", "--student-arch", "vit-mini", "--budget", "1MB"], "--student-arch is not available for --task denoise"),
+    (["--teacher", "ddpm-unet-tiny"], "nothing to distill to: give --budget or [student] pool_factor"),
 ])
 def test_denoise_errors_are_one_line(tmp_path, args, message):
-    base = ["distill", "--task", "denoise", "--dataset", "digits", "--out", str(tmp_path / "o"), "--epochs", "1"]
+    budget = [] if "--budget" in args or "nothing to distill" in message else ["--budget", "1MB"]
+    base = ["distill", "--task", "denoise", "--dataset", "digits", "--out", str(tmp_path / "o"), "--epochs", "1", *budget]
     result = runner.invoke(app, [*base, *args])
     assert result.exit_code == 1 and message in error_line(result)
+    assert not (tmp_path / "o" / "teacher").exists()  # refused before the teacher trains
 
 
 def test_classifier_names_refuse_denoisers(tmp_path):

@@ -56,10 +56,7 @@ def distill_denoise(config, progress=None) -> DenoiseResult:
 
     started = time.perf_counter()
     progress = progress or SilentProgress()
-    if config.method not in ("auto", *METHODS):
-        raise ConfigError(f"method {config.method!r} is not available for --task denoise", hint=f"use auto, {', '.join(METHODS)}")
-    if config.sweep:
-        raise ConfigError("--sweep is not available for --task denoise", hint="run one pool factor per run ([student] pool_factor)")
+    refuse_unsupported(config)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     config.out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +81,21 @@ def distill_denoise(config, progress=None) -> DenoiseResult:
         notes=tuple(ctx.notes), config=config.to_dict(), versions=versions(), total_time_s=time.perf_counter() - started)
     write_report(result)
     return result
+
+
+def refuse_unsupported(config) -> None:
+    """What --task denoise cannot do, refused with one line before any data is loaded or trained."""
+    s = config.student
+    if config.method not in ("auto", *METHODS):
+        raise ConfigError(f"method {config.method!r} is not available for --task denoise", hint=f"use auto, {', '.join(METHODS)}")
+    if config.sweep:
+        raise ConfigError("--sweep is not available for --task denoise", hint="run one pool factor per run ([student] pool_factor)")
+    if s.arch is not None:
+        raise ConfigError("--student-arch is not available for --task denoise", hint="students are pooled copies of the teacher")
+    if s.conv is not None or s.width is not None:
+        raise ConfigError("--task denoise derives students by pooling only: drop [student] conv/width")
+    if s.pool_factor is None and config.budget is None:
+        raise ConfigError("nothing to distill to: give --budget or [student] pool_factor in --config")
 
 
 def training_settings(config, train) -> dict:
@@ -172,12 +184,8 @@ def choose_spec(ctx: DenoiseContext, teacher):
     from edgemem.distill.students.spec import StudentSpec
 
     s, config = ctx.config.student, ctx.config
-    if s.conv is not None or s.width is not None:
-        raise ConfigError("--task denoise derives students by pooling only: drop [student] conv/width")
     if s.pool_factor is not None:
         return StudentSpec(s.pool_factor, red=s.red)
-    if config.budget is None:
-        raise ConfigError("nothing to distill to: give --budget or [student] pool_factor in --config")
     from edgemem.distill.students.search import search_student
 
     ctx.progress.note("searching the least pooled student that fits the budget")
