@@ -104,6 +104,13 @@ def test_denoise_errors_are_one_line(tmp_path, args, message):
     assert not (tmp_path / "o" / "teacher").exists()  # refused before the teacher trains
 
 
+def test_denoise_budget_nothing_fits_exits_3_before_training(tmp_path):
+    result = runner.invoke(app, ["distill", "--task", "denoise", "--teacher", "ddpm-unet-tiny", "--dataset", "digits",
+                                 "--budget", "1B", "--epochs", "1", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 3 and "no student of ddpm-unet-tiny fits the budget 1 B" in error_line(result)
+    assert not (tmp_path / "o" / "teacher").exists()  # the search ran on the architecture, before the teacher trained
+
+
 def test_classifier_names_refuse_denoisers(tmp_path):
     result = runner.invoke(app, ["distill", "--teacher", "ddpm-unet-tiny", "--dataset", "digits", "--budget", "1MB", "--out", str(tmp_path)])
     assert result.exit_code == 1 and "is a denoiser (a DDPM noise predictor), not a classifier" in error_line(result)

@@ -4,7 +4,8 @@
 2. Teacher: ``--teacher-weights``, or trained first on the true noise and cached under
    ``teacher_cache`` with a fingerprint of what shaped it.
 3. Student: ``[student] pool_factor`` forces one, else the budget search (the one every family
-   goes through: students/search.py) picks the least pooled student that fits ``--budget``.
+   goes through: students/search.py) picks the least pooled student that fits ``--budget``,
+   on the teacher's architecture before the teacher trains (no pool factor fits: exit 3 at once).
    Trained with ``--method`` (``auto``: red_kd with RED blocks, else kd; trainer.METHODS).
 4. ``--baseline``: the same student without RED blocks, trained alone on the true noise.
 5. Every model is exported to ONNX (inputs ``input`` and ``timestep``), checked against PyTorch
@@ -52,6 +53,7 @@ class DenoiseContext:
 def distill_denoise(config, progress=None) -> DenoiseResult:
     """Run ``config`` (task denoise); ``report.json`` is written to ``config.out``."""
     from edgemem.distill.common import SilentProgress, versions, write_report
+    from edgemem.distill.denoise.models import build_denoiser
     from edgemem.distill.trainers.base import resolve_device
 
     started = time.perf_counter()
@@ -64,11 +66,11 @@ def distill_denoise(config, progress=None) -> DenoiseResult:
     ctx = DenoiseContext(config, load_images(config.dataset, config.data_path, config.data),
                          NoiseSchedule(opts.num_timesteps, opts.beta_1, opts.beta_T), progress, [], resolve_device(config.train.device))
     progress.note(ctx.data.description)
+    spec = choose_spec(ctx, build_denoiser(config.teacher, ctx.data.x_train.shape[1]))  # before any training
     teacher, training = prepare_teacher(ctx)
     teacher_file = config.teacher_weights or str(config.teacher_cache_dir / "teacher.pt")
     teacher_summary = summarize(ctx, "teacher", teacher, f"{teacher.edgemem_name}: strides {list(teacher.pool_strides)}", training,
                                 config.out_dir / "teacher", checkpoint=teacher_file)
-    spec = choose_spec(ctx, teacher)
     student, method = train_student(ctx, teacher, spec, "student", config.method, config.out_dir / "student")
     baseline = None
     if config.baseline:
