@@ -16,20 +16,12 @@ from edgemem.units import format_bytes
 
 def render_denoise_result(result: DenoiseResult, out: Output) -> None:
     """The verdict (budget, reduction, loss ratio) first, then the models, their training, the files."""
-    c = out.console
-    c.print(Text.assemble(("edgemem distill --task denoise ", "bold"), (result.dataset, "bold cyan")))
-    for line in verdict_lines(result):
-        c.print(line)
-    c.print(f"method {result.method}; memory at {result.precision.value}, batch 1: the analyzer's live-set peak and arena",
-            markup=False)
-    c.print()
-    c.print(models_table(result))
-    c.print()
-    c.print(training_table(result))
-    for line in file_lines(result):
-        c.print(line)
-    for note in result.notes:
-        c.print(f"note: {note}", style="yellow", markup=False)
+    method = f"method {result.method}; memory at {result.precision.value}, batch 1: the analyzer's live-set peak and arena"
+    parts = [Text.assemble(("edgemem distill --task denoise ", "bold"), (result.dataset, "bold cyan")), *verdict_lines(result),
+             Text(method), Text(), models_table(result), Text(), training_table(result), *file_lines(result),
+             *(Text(f"note: {note}", style="yellow") for note in result.notes)]
+    for part in parts:
+        out.console.print(part)
 
 
 def models(result: DenoiseResult) -> list[DenoiserSummary]:
