@@ -19,9 +19,9 @@ from edgemem.memory.convention import Convention
 from edgemem.memory.liveness import peak_of_order
 from edgemem.memory.problem import problem_from_graph
 from edgemem.memory.schedule import STRATEGIES, ScheduleContext
-from edgemem.memory.schedule.coarsen import coarsen
-from edgemem.memory.schedule.model import model_from_problem, segment
-from edgemem.memory.schedule.split import segments
+from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.model import model_from_problem, segment
+from edgemem.memory.schedule.optimal.split import segments
 from tests.fixtures.nas_graphs import nas_cells, node_count, randwire
 
 

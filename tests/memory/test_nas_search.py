@@ -18,14 +18,14 @@ from hypothesis import strategies as st
 from edgemem.memory.convention import Convention
 from edgemem.memory.liveness import lifetimes_from_order, live_profile, peak_of_order
 from edgemem.memory.problem import problem_from_graph
-from edgemem.memory.schedule import cpsat, windows
-from edgemem.memory.schedule.coarsen import coarsen
-from edgemem.memory.schedule.cut_bound import CutBound
-from edgemem.memory.schedule.model import (
-    ancestor_masks, is_topological, model_from_problem, peak_of, profile_of, relaxed, segment,
+from edgemem.memory.schedule.optimal import cpsat, windows
+from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.cut_bound import CutBound
+from edgemem.memory.schedule.optimal.model import (
+    ancestor_masks, is_topological, model_from_problem, model_peak, model_profile, relaxed, segment,
 )
-from edgemem.memory.schedule.search import UnitSearch
-from edgemem.memory.schedule.split import cut_positions
+from edgemem.memory.schedule.optimal.search import UnitSearch
+from edgemem.memory.schedule.optimal.split import cut_positions
 from tests.fixtures.builders import random_graph
 from tests.fixtures.reference import all_topological_orders
 
@@ -54,7 +54,7 @@ def random_order(model, rng, nodes=None):
 
 def brute_force(model) -> int:
     preds = [{p for p in range(model.n) if model.preds[v] >> p & 1} for v in range(model.n)]
-    return min(peak_of(model, order) for order in all_topological_orders(model.n, preds))
+    return min(model_peak(model, order) for order in all_topological_orders(model.n, preds))
 
 
 @SETTINGS
@@ -64,7 +64,7 @@ def test_model_profile_matches_liveness(seed, n, convention):
     model = model_from_problem(problem)
     order = random_order(model, rng)
     assert is_topological(model, order)
-    assert profile_of(model, order) == [int(x) for x in live_profile(lifetimes_from_order(problem, order))]
+    assert model_profile(model, order) == [int(x) for x in live_profile(lifetimes_from_order(problem, order))]
 
 
 @SETTINGS
@@ -79,9 +79,9 @@ def test_reordering_a_segment_is_local_and_exact(seed, n, convention):
     inner = random_order(sub, rng)
     new = order[:lo] + [nodes[i] for i in inner] + order[hi:]
     assert is_topological(model, new)
-    before, after = profile_of(model, order), profile_of(model, new)
+    before, after = model_profile(model, order), model_profile(model, new)
     assert after[:lo] == before[:lo] and after[hi:] == before[hi:]
-    assert profile_of(sub, inner) == after[lo:hi]
+    assert model_profile(sub, inner) == after[lo:hi]
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,7 +108,7 @@ def test_bounds_never_exceed_the_optimum(seed, n, convention):
     rest = [v for v in range(n) if not done >> v & 1]
     preds = [{p for p in range(n) if model.preds[v] >> p & 1} for v in range(n)]
     completions = [prefix + o for o in _orders_of(rest, preds, done)]
-    assert cut.bound(done, live) <= min(max(profile_of(model, c)[len(prefix):] or [0]) for c in completions)
+    assert cut.bound(done, live) <= min(max(model_profile(model, c)[len(prefix):] or [0]) for c in completions)
 
 
 def _orders_of(nodes, preds, done):
@@ -129,13 +129,13 @@ def test_coarsened_search_equals_brute_force(seed, n, convention):
     units = coarsen(model, random_order(model, rng))
     assert sorted(v for u in units for v in u.nodes) == list(range(n))
     search = UnitSearch(model, units)
-    outcome = search.run(peak_of(model, range(n)) + 1, time.perf_counter() + 30, 10**6)
+    outcome = search.run(model_peak(model, range(n)) + 1, time.perf_counter() + 30, 10**6)
     assert outcome.finished
     optimum = brute_force(model)
-    assert outcome.peak == optimum == peak_of(model, outcome.order)
+    assert outcome.peak == optimum == model_peak(model, outcome.order)
     assert search.static_bound <= optimum
     found = search.beam(4, time.perf_counter() + 30)
-    assert found is not None and is_topological(model, found[0]) and peak_of(model, found[0]) == found[1] >= optimum
+    assert found is not None and is_topological(model, found[0]) and model_peak(model, found[0]) == found[1] >= optimum
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -144,11 +144,11 @@ def test_a_stopped_search_still_proves_its_bound(seed, n):
     problem, rng = random_problem(seed, n, Convention())
     model = model_from_problem(problem)
     search = UnitSearch(model, coarsen(model, range(n)))
-    upper = peak_of(model, range(n))
+    upper = model_peak(model, range(n))
     outcome = search.run(upper, time.perf_counter() + 30, max_states=rng.randint(0, 50))
     assert outcome.lower_bound <= outcome.peak <= upper
     if outcome.order is not None:
-        assert is_topological(model, outcome.order) and peak_of(model, outcome.order) == outcome.peak < upper
+        assert is_topological(model, outcome.order) and model_peak(model, outcome.order) == outcome.peak < upper
     if n <= 9:
         assert outcome.lower_bound <= brute_force(model)
 
@@ -168,9 +168,9 @@ def test_cut_nodes_are_comparable_with_every_node():
 def test_cpsat_equals_brute_force(seed):
     problem, rng = random_problem(seed, 7, CONVENTIONS[seed % 3])
     model = model_from_problem(problem)
-    solved = cpsat.solve(model, list(range(model.n)), peak_of(model, range(model.n)), 20.0)
+    solved = cpsat.solve(model, list(range(model.n)), model_peak(model, range(model.n)), 20.0)
     assert solved is not None and solved.proved
-    assert solved.peak == brute_force(model) == peak_of(model, solved.order)
+    assert solved.peak == brute_force(model) == model_peak(model, solved.order)
     assert is_topological(model, solved.order)
 
 
@@ -180,8 +180,8 @@ def test_window_search_keeps_orders_valid_and_bounds_proved(seed, monkeypatch):
     problem, rng = random_problem(seed, 9, Convention())
     model = model_from_problem(problem)
     order = random_order(model, rng)
-    found = windows.improve(model, order, peak_of(model, order), 0, time.perf_counter() + 10, 10**5)
+    found = windows.improve(model, order, model_peak(model, order), 0, time.perf_counter() + 10, 10**5)
     assert is_topological(model, found.order)
-    assert peak_of(model, found.order) == found.peak <= peak_of(model, order)
+    assert model_peak(model, found.order) == found.peak <= model_peak(model, order)
     assert found.lower_bound <= brute_force(model) <= found.peak
     assert peak_of_order(problem, found.order) == found.peak

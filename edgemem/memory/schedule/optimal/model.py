@@ -70,7 +70,7 @@ def working_sets(model: MemModel) -> list[int]:
     return ws
 
 
-def profile_of(model: MemModel, order: Sequence[int]) -> list[int]:
+def model_profile(model: MemModel, order: Sequence[int]) -> list[int]:
     """Live bytes at every step of ``order`` (a topological order of all nodes)."""
     n = len(order)
     step = [0] * model.n
@@ -93,8 +93,8 @@ def profile_of(model: MemModel, order: Sequence[int]) -> list[int]:
     return profile
 
 
-def peak_of(model: MemModel, order: Sequence[int]) -> int:
-    return max(profile_of(model, order), default=model.base_bytes)
+def model_peak(model: MemModel, order: Sequence[int]) -> int:
+    return max(model_profile(model, order), default=model.base_bytes)
 
 
 def is_topological(model: MemModel, order: Sequence[int]) -> bool:

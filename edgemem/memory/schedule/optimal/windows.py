@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.schedule.coarsen import coarsen
-from edgemem.memory.schedule.model import MemModel, ancestor_masks, peak_of, profile_of, relaxed, segment
-from edgemem.memory.schedule.search import UnitSearch
+from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.model import MemModel, ancestor_masks, model_peak, model_profile, relaxed, segment
+from edgemem.memory.schedule.optimal.search import UnitSearch
 
 WINDOWS = (40, 90, 160, 250)  # nodes per window: the first size, then larger ones where it fails
 BOUND_WINDOWS = (90, 160, 40, 250)  # relaxed windows: mid-size first (tighter than 40, still solvable)
@@ -51,16 +51,16 @@ def _improve_order(model, order, peak, bound, deadline, max_states):
     """Re-order windows around the peak until it drops no more; returns the step it stuck at."""
     states = applied = 0
     while peak > bound:
-        profile = profile_of(model, order)
+        profile = model_profile(model, order)
         peak = max(profile)
         for step in _region_centres([s for s, live in enumerate(profile) if live == peak]):
             for size in WINDOWS:
                 if time.perf_counter() >= deadline:
-                    return order, peak_of(model, order), states, applied, step
+                    return order, model_peak(model, order), states, applied, step
                 lo = max(0, step - size // 2)
                 hi = min(len(order), lo + size)
                 sub, nodes = segment(model, order, lo, hi)
-                here = peak_of(sub, range(sub.n))
+                here = model_peak(sub, range(sub.n))
                 if here < peak:
                     break  # an earlier window already lowered this region
                 search = UnitSearch(sub, coarsen(sub, range(sub.n)))
@@ -72,8 +72,8 @@ def _improve_order(model, order, peak, bound, deadline, max_states):
                     applied += 1
                     break
             else:
-                return order, peak_of(model, order), states, applied, step
-    return order, peak_of(model, order), states, applied, None
+                return order, model_peak(model, order), states, applied, step
+    return order, model_peak(model, order), states, applied, None
 
 
 def _region_centres(steps: list[int]) -> list[int]:
@@ -93,7 +93,7 @@ def _bound(model, order, peak, stuck, deadline, max_states):
     """The best relaxed-window bound: windows of growing size, around the step the order search
     stuck at first, then around the highest steps of the order; each search time-boxed."""
     anc = ancestor_masks(model, order)
-    profile = profile_of(model, order)
+    profile = model_profile(model, order)
     tops = sorted(range(len(order)), key=lambda s: -profile[s])
     best = solved = states = 0
     tried: set[tuple[int, int]] = set()

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.schedule.model import MemModel, ancestor_masks, bits, descendant_masks
+from edgemem.memory.schedule.optimal.model import MemModel, ancestor_masks, bits, descendant_masks
 
 
 @dataclass(frozen=True)

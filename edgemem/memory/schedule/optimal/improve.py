@@ -17,10 +17,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from edgemem.memory.schedule import cpsat, windows
-from edgemem.memory.schedule.coarsen import coarsen
-from edgemem.memory.schedule.model import MemModel, peak_of
-from edgemem.memory.schedule.search import UnitSearch
+from edgemem.memory.schedule.optimal import cpsat, windows
+from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.model import MemModel, model_peak
+from edgemem.memory.schedule.optimal.search import UnitSearch
 
 EXACT_MAX_UNITS = 400  # larger segments go to the window search
 CPSAT_MAX_NODES = 400
@@ -48,7 +48,7 @@ def improve_segment(model: MemModel, order: tuple[int, ...], bound: int, deadlin
     """
     start = time.perf_counter()
     span = max(0.0, deadline - start)
-    peak = peak_of(model, order)
+    peak = model_peak(model, order)
     units = coarsen(model, order)
     what = f"{model.n} nodes in {len(units)} units"
     if len(units) > EXACT_MAX_UNITS:
@@ -102,5 +102,5 @@ def improve_segment(model: MemModel, order: tuple[int, ...], bound: int, deadlin
             if solved.peak < peak:
                 order, peak = solved.order, solved.peak
             method += "; CP-SAT " + ("proved optimal" if solved.proved else "stopped at the time limit")
-    assert peak_of(model, order) == peak, "segment order peak disagrees with the model"
+    assert model_peak(model, order) == peak, "segment order peak disagrees with the model"
     return Improved(order, peak, min(lower, peak), lower >= peak, states, method)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from edgemem.memory.schedule.model import MemModel, ancestor_masks, descendant_masks
+from edgemem.memory.schedule.optimal.model import MemModel, ancestor_masks, descendant_masks
 
 
 def cut_positions(model: MemModel, order: Sequence[int]) -> list[int]:

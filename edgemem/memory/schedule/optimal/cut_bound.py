@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from edgemem.memory.schedule.model import MemModel, ancestor_masks, bits, descendant_masks
+from edgemem.memory.schedule.optimal.model import MemModel, ancestor_masks, bits, descendant_masks
 
 DYNAMIC_MAX_NODES = 600  # per-node masks of the dynamic part cost O(nodes x buffers)
 SIZE_CLASSES_MAX = 12

@@ -20,10 +20,10 @@ import time
 
 from edgemem.memory.problem import Problem
 from edgemem.memory.schedule import greedy
-from edgemem.memory.schedule.improve import improve_segment
-from edgemem.memory.schedule.model import model_from_problem, peak_of, segment, working_sets
+from edgemem.memory.schedule.optimal.improve import improve_segment
+from edgemem.memory.schedule.optimal.model import model_from_problem, model_peak, segment, working_sets
 from edgemem.memory.schedule.result import ScheduleContext, ScheduleResult
-from edgemem.memory.schedule.split import segments
+from edgemem.memory.schedule.optimal.split import segments
 
 
 def schedule(problem: Problem, context: ScheduleContext) -> ScheduleResult:
@@ -38,7 +38,7 @@ def schedule(problem: Problem, context: ScheduleContext) -> ScheduleResult:
     parts = []
     for lo, hi in segments(model, order):
         sub, nodes = segment(model, order, lo, hi)
-        parts.append(_Part(lo, hi, sub, nodes, peak_of(sub, range(sub.n))))
+        parts.append(_Part(lo, hi, sub, nodes, model_peak(sub, range(sub.n))))
     bound = max([context.lower_bound_bytes] + [p.bound for p in parts])
     notes: list[str] = []
     states = 0

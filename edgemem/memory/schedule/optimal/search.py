@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.schedule.coarsen import Unit, touches_of
-from edgemem.memory.schedule.cut_bound import CutBound
-from edgemem.memory.schedule.model import MemModel, bits
+from edgemem.memory.schedule.optimal.coarsen import Unit, touches_of
+from edgemem.memory.schedule.optimal.cut_bound import CutBound
+from edgemem.memory.schedule.optimal.model import MemModel, bits
 
 CHECK_EVERY = 128  # expansions between two looks at the clock
 

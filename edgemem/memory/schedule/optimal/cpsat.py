@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.schedule.model import MemModel, bits, peak_of
+from edgemem.memory.schedule.optimal.model import MemModel, bits, model_peak
 
 WORKERS = 2
 SEED = 7
@@ -73,7 +73,7 @@ def solve(model: MemModel, hint: Sequence[int], upper: int, time_limit_s: float)
     total = sum(demands)
     capacity = m.NewIntVar(0, total, "peak")
     m.AddCumulative(intervals, demands, capacity)
-    hint_peak = peak_of(model, hint) - model.base_bytes
+    hint_peak = model_peak(model, hint) - model.base_bytes
     m.Add(capacity * unit <= max(upper - model.base_bytes, hint_peak))
     m.Minimize(capacity)
     for step, v in enumerate(hint):
@@ -86,7 +86,7 @@ def solve(model: MemModel, hint: Sequence[int], upper: int, time_limit_s: float)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     order = tuple(sorted(range(n), key=lambda v: solver.Value(pos[v])))
-    peak = peak_of(model, order)
+    peak = model_peak(model, order)
     bound = int(math.ceil(solver.BestObjectiveBound() - 1e-6)) * unit + model.base_bytes
     proved = status == cp_model.OPTIMAL
     return Solved(order, peak, peak if proved else min(bound, peak), proved)
