@@ -20,8 +20,8 @@ from edgemem.memory.liveness import peak_of_order
 from edgemem.memory.problem import problem_from_graph
 from edgemem.memory.schedule import STRATEGIES, ScheduleContext
 from edgemem.memory.schedule.optimal.coarsen import coarsen
-from edgemem.memory.schedule.optimal.model import model_from_problem, segment
 from edgemem.memory.schedule.optimal.split import segments
+from edgemem.memory.schedule.optimal.view import OrderView
 from tests.fixtures.nas_graphs import nas_cells, node_count, randwire
 
 
@@ -44,9 +44,9 @@ def test_randwire_best_order_is_at_least_12_percent_below_the_stored_order(tmp_p
 
 def coarse_nodes(problem) -> int:
     """Units of the largest segment between cut nodes: what the exact search works on."""
-    model = model_from_problem(problem)
-    order = list(range(model.n))
-    return max(len(coarsen(sub, range(sub.n))) for sub, _ in (segment(model, order, lo, hi) for lo, hi in segments(model, order)))
+    view = OrderView(problem, range(len(problem.node_names)))
+    models = (view.window_model(lo, hi)[0] for lo, hi in segments(problem.preds, view.order))
+    return max(len(coarsen(sub, range(sub.n))) for sub in models)
 
 
 @pytest.mark.slow

@@ -62,13 +62,13 @@ def test_every_algorithm_verifies_and_the_portfolio_wins(seed, n, alignment):
 def test_improvers_never_make_a_plan_worse(seed, n):
     lifetimes = random_lifetimes(seed, n, max_size=1000)
     start = ALGORITHMS["tvm_by_size"](lifetimes, 16)  # often far from the bound: room to improve
-    climbed = hill_climb.climb(lifetimes, 16, start, iterations=30, seconds=5)
-    improved = exact.improve(lifetimes, 16, start, seconds=5)
+    climbed = hill_climb.climb(lifetimes, 16, start, iterations=30)
+    improved = exact.improve(lifetimes, 16, start)
     for plan in (climbed, improved):
         assert check_plan(lifetimes, plan, 16).ok
         assert plan.arena_bytes <= start.arena_bytes
     if cpsat.available():
-        solved = cpsat.improve(lifetimes, 16, start, seconds=2)
+        solved = cpsat.improve(lifetimes, 16, start, 2.0)
         assert solved is None or (check_plan(lifetimes, solved, 16).ok and solved.arena_bytes < start.arena_bytes)
 
 
@@ -104,7 +104,7 @@ def test_exact_placement_equals_brute_force(seed, n):
 def test_cpsat_placement_equals_brute_force(seed):
     lifetimes = random_lifetimes(seed, 6, max_size=9, steps=4)
     start = ALGORITHMS["tvm_by_size"](lifetimes, 1)
-    solved = cpsat.improve(lifetimes, 1, start, seconds=10)
+    solved = cpsat.improve(lifetimes, 1, start, 10.0)
     best = solved.arena_bytes if solved is not None else start.arena_bytes
     assert best == brute_force_arena(lifetimes, list(lifetimes.sizes_bytes))
 

@@ -1,31 +1,36 @@
-"""Improve one segment's order within a deadline: exact search first, then the fallbacks.
+"""Improve one segment's order within a work budget: exact search first, then the fallbacks.
 
-1. Beam search over units (widths 16, 64, 256 ... while it keeps improving and time allows):
-   a good incumbent fast, which is what branch and bound prunes against and what is returned
-   if nothing else finishes.
+1. Beam search over units (widths 16, 64, 256 ... while it keeps improving and the budget
+   allows): a good incumbent fast, which is what branch and bound prunes against and what is
+   kept if nothing else finishes.
 2. ``search``: best-first dynamic programming over units; proved optimal when it finishes.
 3. If it does not finish: a wider beam, then ``windows`` (exact re-ordering of windows of the
    best order, and lower bounds from relaxed windows), then CP-SAT (``cpsat``, where OR-Tools is
    installed and the segment has at most ``CPSAT_MAX_NODES`` nodes: an exact model of the same
-   problem under the remaining time, hinted with the best order; its proved objective bound and
-   any better order it finds are kept).
-4. Segments of more than ``EXACT_MAX_UNITS`` units go to ``windows`` directly.
+   problem under the rest of the budget, hinted with the best order; its proved objective bound
+   and any better order it finds are kept).
+4. Segments of more than ``MODEL_MAX_NODES`` nodes or ``EXACT_MAX_UNITS`` units go to
+   ``windows`` directly.
+
+The segment is ``[lo, hi)`` of an ``OrderView``; the best order found is written into the view.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from edgemem.memory.schedule.optimal import cpsat, windows
 from edgemem.memory.schedule.optimal.coarsen import coarsen
 from edgemem.memory.schedule.optimal.model import MemModel, model_peak
 from edgemem.memory.schedule.optimal.search import UnitSearch
+from edgemem.memory.schedule.optimal.view import OrderView
+from edgemem.memory.schedule.optimal.work import Work
 
+MODEL_MAX_NODES = 2000  # larger segments are only ever modelled window by window
 EXACT_MAX_UNITS = 400  # larger segments go to the window search
 CPSAT_MAX_NODES = 400
-BEAM_SHARE = 0.1  # of the segment's time
-DP_SHARE = 0.6  # of the segment's time; the fallbacks share the rest
+BEAM_SHARE = 0.1  # of the segment's budget
+DP_SHARE = 0.65  # of what the beams left; the fallbacks share the rest
 BEAM_WIDTHS = (16, 64, 256, 1024)
 WIDE_BEAM, WIDE_BEAM_SHARE = 4096, 0.25  # after an unfinished search: a wider beam, on this share of what is left
 WINDOW_SHARE = 0.7  # of what is left then: windows; CP-SAT gets the rest
@@ -33,74 +38,89 @@ WINDOW_SHARE = 0.7  # of what is left then: windows; CP-SAT gets the rest
 
 @dataclass(frozen=True)
 class Improved:
-    order: tuple[int, ...]  # the best order found (the given one when nothing better was)
-    peak: int
+    peak: int  # of the segment's best order (now in the view)
     lower_bound: int  # proved
     proved: bool
     states: int
     method: str
+    local_order: tuple[int, ...] | None = None  # the order as indices of the segment's model, when modelled
 
 
-def improve_segment(model: MemModel, order: tuple[int, ...], bound: int, deadline: float, max_states: int) -> Improved:
-    """Best order of ``model`` found by ``deadline``, starting from ``order``, and a proved bound.
+def improve_segment(view: OrderView, lo: int, hi: int, goal: int, work: Work,
+                    modelled: tuple[MemModel, tuple[int, ...]] | None = None) -> Improved:
+    """Lower the peak of the segment ``[lo, hi)`` of ``view`` and prove a lower bound on it.
 
-    ``bound`` is a bound proved elsewhere (e.g. another segment's): stop as soon as it is met.
+    ``goal`` is a peak below which this segment no longer matters (a bound proved elsewhere, or
+    another segment's peak): stop as soon as it is met. ``modelled``: the segment's model and
+    nodes (``view.window_model(lo, hi)``) when the caller built them already.
     """
-    start = time.perf_counter()
-    span = max(0.0, deadline - start)
-    peak = model_peak(model, order)
-    units = coarsen(model, order)
+    if hi - lo > MODEL_MAX_NODES:
+        return _windows_only(view, lo, hi, goal, work, f"{hi - lo} nodes")
+    model, nodes = modelled or view.window_model(lo, hi)
+    work.charge(model.n)
+    units = coarsen(model, range(model.n))
     what = f"{model.n} nodes in {len(units)} units"
     if len(units) > EXACT_MAX_UNITS:
-        found = windows.improve(model, order, peak, bound, deadline, max_states)
-        return Improved(found.order, found.peak, found.lower_bound, found.lower_bound >= found.peak, found.states,
-                        f"{what}: {found.method}")
-    search = UnitSearch(model, units, order)
+        return _windows_only(view, lo, hi, goal, work, what)
+    found = _exact_then_fallbacks(view, lo, hi, model, nodes, units, goal, work)
+    return Improved(found.peak, found.lower_bound, found.proved, found.states, f"{what}: {found.method}", found.local_order)
+
+
+def _windows_only(view: OrderView, lo: int, hi: int, goal: int, work: Work, what: str) -> Improved:
+    found = windows.improve(view, lo, hi, goal, work)
+    return Improved(found.peak, found.lower_bound, found.lower_bound >= found.peak, found.states, f"{what}: {found.method}")
+
+
+def _exact_then_fallbacks(view, lo, hi, model: MemModel, nodes, units, goal: int, work: Work) -> Improved:
+    search = UnitSearch(model, units)
+    order, peak = tuple(range(model.n)), view.peak(lo, hi)
     lower = search.static_bound
-    beam_deadline = start + span * BEAM_SHARE
+    beams = work.part(BEAM_SHARE)
     for width in BEAM_WIDTHS:
-        if peak <= max(lower, bound):
+        if peak <= max(lower, goal):
             break
-        found = search.beam(width, beam_deadline)
+        found = search.beam(width, beams)
         if found is None:
             break
         if found[1] < peak:
             order, peak = found
-    if peak <= max(lower, bound):
-        method = "beam search meets the proved bound" if peak <= lower else "beam search meets another segment's bound"
-        return Improved(order, peak, min(lower, peak), peak <= lower, 0, f"{what}: {method}")
-    dp_deadline = start + span * DP_SHARE
-    outcome = search.run(peak, dp_deadline, max_states)
+    if peak <= max(lower, goal):
+        method = "beam search meets the proved bound" if peak <= lower else "beam search meets the goal"
+        return _done(view, lo, hi, model, nodes, order, peak, min(lower, peak), peak <= lower, 0, method)
+    outcome = search.run(peak, work.part(DP_SHARE))
     if outcome.order is not None:
         order, peak = outcome.order, outcome.peak
     lower = max(lower, outcome.lower_bound)
-    if outcome.finished:
-        return Improved(order, peak, peak, True, outcome.states,
-                        f"{what}: dynamic programming proved optimal ({outcome.states} states)")
-    method = f"{what}: dynamic programming stopped after {outcome.states} states"
     states = outcome.states
-    left = deadline - time.perf_counter()
-    found = search.beam(WIDE_BEAM, time.perf_counter() + left * WIDE_BEAM_SHARE)
+    if outcome.finished:
+        return _done(view, lo, hi, model, nodes, order, peak, peak, True, states,
+                     f"dynamic programming proved optimal ({states} states)")
+    method = f"dynamic programming stopped after {states} states"
+    found = search.beam(WIDE_BEAM, work.part(WIDE_BEAM_SHARE))
     if found is not None and found[1] < peak:
         order, peak = found
         method += f"; a {WIDE_BEAM}-wide beam found a better order"
-    left = deadline - time.perf_counter()
+    view.replace(lo, hi, model, nodes, order)
     fallback = cpsat.available() and model.n <= CPSAT_MAX_NODES
-    if left > 0.2 and peak > lower:
-        share = WINDOW_SHARE if fallback else 1.0
-        windowed = windows.improve(model, order, peak, bound, time.perf_counter() + left * share, max_states)
+    if peak > lower and not work.exhausted():
+        windowed = windows.improve(view, lo, hi, max(goal, lower), work.part(WINDOW_SHARE if fallback else 1.0))
         lower = max(lower, windowed.lower_bound)
         states += windowed.states
-        if windowed.peak < peak:
-            order, peak = windowed.order, windowed.peak
+        peak = windowed.peak
+        local = {v: i for i, v in enumerate(nodes)}
+        order = tuple(local[v] for v in view.order[lo:hi])
         method += f"; {windowed.method}"
-    left = deadline - time.perf_counter()
-    if fallback and left > 0.2 and peak > lower:
-        solved = cpsat.solve(model, order, peak, left)
+    if fallback and peak > lower and not work.exhausted():
+        solved = cpsat.solve(model, order, peak, work)
         if solved is not None:
             lower = max(lower, solved.lower_bound)
             if solved.peak < peak:
                 order, peak = solved.order, solved.peak
-            method += "; CP-SAT " + ("proved optimal" if solved.proved else "stopped at the time limit")
+            method += "; CP-SAT " + ("proved optimal" if solved.proved else "stopped at its budget")
+    return _done(view, lo, hi, model, nodes, order, peak, min(lower, peak), lower >= peak, states, method)
+
+
+def _done(view, lo, hi, model, nodes, order, peak, lower, proved, states, method) -> Improved:
     assert model_peak(model, order) == peak, "segment order peak disagrees with the model"
-    return Improved(order, peak, min(lower, peak), lower >= peak, states, method)
+    view.replace(lo, hi, model, nodes, order)
+    return Improved(peak, lower, proved, states, method, tuple(order))

@@ -2,17 +2,11 @@
 
 A buffer is allocated by the first of its ``alloc`` nodes to run (``alloc == 0``: live from the
 start, like a graph input) and freed after the last of its ``users`` ran (never when ``kept``).
-``base_bytes`` is live at every step (buffers that pass over a segment untouched). With one
+``base_bytes`` is live at every step (buffers that pass over a window untouched). With one
 allocating node per buffer this is exactly the convention of ``liveness.py``; several allocating
-nodes express a buffer allocated by whichever runs first, and ``segment`` and ``relaxed`` carve
-sub-models out of a model:
-
-* ``segment(model, order, lo, hi)``: the steps ``order[lo:hi]`` of a topological order as a
-  model of their own. Any reordering of the segment keeps the rest of the order valid, and the
-  segment model's peak plus nothing else is the peak of those steps: reordering is local and exact.
-* ``relaxed(model, nodes, anc)``: a model over any node set whose every order's peak is at most
-  the peak of the same steps inside any full order, so its optimum is a lower bound on the
-  optimum of the whole model.
+nodes express a buffer allocated by whichever runs first (``OrderView.relaxed_model``). Models
+are built for windows of an order (``view.py``), never for a whole large graph: the masks grow
+with the node count.
 """
 
 from __future__ import annotations
@@ -20,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.problem import Problem
 
 
 @dataclass(frozen=True)
@@ -44,30 +37,6 @@ def bits(mask: int):
         low = mask & -mask
         yield low.bit_length() - 1
         mask ^= low
-
-
-def model_from_problem(problem: Problem) -> MemModel:
-    users = [0] * len(problem.buffers)
-    for node, used in enumerate(problem.touches):
-        for b in used:
-            users[b] |= 1 << node
-    return MemModel(
-        names=problem.node_names,
-        preds=tuple(sum(1 << p for p in set(ps)) for ps in problem.preds),
-        sizes=tuple(problem.sizes),
-        alloc=tuple(0 if buf.creator < 0 else 1 << buf.creator for buf in problem.buffers),
-        users=tuple(users[b] | (0 if buf.creator < 0 else 1 << buf.creator) for b, buf in enumerate(problem.buffers)),
-        kept=tuple(buf.is_output for buf in problem.buffers),
-    )
-
-
-def working_sets(model: MemModel) -> list[int]:
-    """Per node: the bytes live while it runs no matter the order (what it touches, plus the base)."""
-    ws = [model.base_bytes] * model.n
-    for b, users in enumerate(model.users):
-        for v in bits(users):
-            ws[v] += model.sizes[b]
-    return ws
 
 
 def model_profile(model: MemModel, order: Sequence[int]) -> list[int]:
@@ -104,70 +73,6 @@ def is_topological(model: MemModel, order: Sequence[int]) -> bool:
             return False
         done |= 1 << v
     return len(order) == model.n and done == (1 << model.n) - 1
-
-
-def segment(model: MemModel, order: Sequence[int], lo: int, hi: int) -> tuple[MemModel, tuple[int, ...]]:
-    """The sub-model of steps ``order[lo:hi]`` and its nodes (sub index i = nodes[i], in order)."""
-    nodes = tuple(order[lo:hi])
-    local = {v: i for i, v in enumerate(nodes)}
-    inside = sum(1 << v for v in nodes)
-    before = sum(1 << v for v in order[:lo])
-    after = sum(1 << v for v in order[hi:])
-    sizes, alloc, users, kept = [], [], [], []
-    base = model.base_bytes
-    for b, size in enumerate(model.sizes):
-        if not size:
-            continue
-        used_here = model.users[b] & inside
-        allocated_before = model.alloc[b] == 0 or bool(model.alloc[b] & before)
-        if not used_here:
-            if allocated_before and (model.kept[b] or model.users[b] & after):
-                base += size  # passes over the segment
-            elif model.alloc[b] == 0 and not model.users[b] and lo == 0:
-                sizes.append(size)  # an unused input: live at the first step only
-                alloc.append(0)
-                users.append(0)
-                kept.append(False)
-            continue
-        sizes.append(size)
-        alloc.append(0 if allocated_before else _remap(model.alloc[b] & inside, local))
-        users.append(_remap(used_here, local))
-        kept.append(model.kept[b] or bool(model.users[b] & after))
-    preds = tuple(_remap(model.preds[v] & inside, local) for v in nodes)
-    sub = MemModel(tuple(model.names[v] for v in nodes), preds, tuple(sizes), tuple(alloc), tuple(users), tuple(kept), base)
-    return sub, nodes
-
-
-def relaxed(model: MemModel, nodes: Sequence[int], ancestors: Sequence[int]) -> MemModel:
-    """A model over ``nodes`` whose optimum is a lower bound on the whole model's optimum.
-
-    Inside any full order, a buffer touched by ``nodes`` is live at least from the first of its
-    allocating or reading nodes among them to the last reader among them (to the end when kept);
-    buffers they do not touch are left out. Precedence is the transitive one (``ancestors``).
-    """
-    local = {v: i for i, v in enumerate(nodes)}
-    inside = sum(1 << v for v in nodes)
-    sizes, alloc, users, kept = [], [], [], []
-    for b, size in enumerate(model.sizes):
-        used_here = model.users[b] & inside
-        if not size or not used_here:
-            continue
-        sizes.append(size)
-        if model.alloc[b] == 0:
-            alloc.append(0)
-        else:
-            alloc.append(_remap(used_here, local))  # allocated no later than its first reader here
-        users.append(_remap(used_here, local))
-        kept.append(model.kept[b])
-    preds = tuple(_remap(ancestors[v] & inside, local) for v in nodes)
-    return MemModel(tuple(model.names[v] for v in nodes), preds, tuple(sizes), tuple(alloc), tuple(users), tuple(kept), 0)
-
-
-def _remap(mask: int, local: dict[int, int]) -> int:
-    out = 0
-    for v in bits(mask):
-        out |= 1 << local[v]
-    return out
 
 
 def ancestor_masks(model: MemModel, order: Sequence[int]) -> list[int]:

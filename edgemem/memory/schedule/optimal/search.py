@@ -18,21 +18,22 @@ is a maximum, so f never decreases along a path and the first complete state pop
   child whose executed set (before its forced moves) was reached before with no higher peak:
   the earlier one's forced moves lead at least as far.
 
-When the time or state budget runs out, the smallest f still open is a proved lower bound.
+Every child state generated costs one work unit (``work.Work``); when the budget runs out, the
+smallest f still open is a proved lower bound.
 """
 
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass
 from typing import Sequence
 
 from edgemem.memory.schedule.optimal.coarsen import Unit, touches_of
 from edgemem.memory.schedule.optimal.cut_bound import CutBound
 from edgemem.memory.schedule.optimal.model import MemModel, bits
+from edgemem.memory.schedule.optimal.work import Work
 
-CHECK_EVERY = 128  # expansions between two looks at the clock
+CHECK_EVERY = 128  # expansions between two looks at the budget
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ class UnitSearch:
         return ready
 
     # -- the search ---------------------------------------------------------------------------
-    def run(self, upper: int, deadline: float, max_states: int) -> SearchOutcome:
+    def run(self, upper: int, work: Work) -> SearchOutcome:
         """Find an order with a peak below ``upper``, the lowest one, or prove there is none."""
         if not self.units:
             return SearchOutcome((), self.model.base_bytes, self.model.base_bytes, True, 0)
@@ -190,7 +191,7 @@ class UnitSearch:
         f0 = max(start_peak, self.static_bound)
         heap = [(f0, start_peak, units_done, ready, done, mem)]
         found: int | None = None
-        states = expanded = 0
+        states = expanded = generated = 0
         profile, close, ready_after, unit_mask = self.profile, self.close, self._ready_after, self.unit_mask
         profiles, depends, affected, forcable = self.profiles, self.unit_depends, self.affected, self.forcable
         while heap:
@@ -201,9 +202,11 @@ class UnitSearch:
             if best_g[udone] < g:
                 continue
             expanded += 1
-            if expanded % CHECK_EVERY == 0 and (time.perf_counter() > deadline or states > max_states
-                                                or len(best_g) > 4 * max_states):
-                return self._outcome(parent, found, upper, min(f, upper), False, states)
+            if expanded % CHECK_EVERY == 0:
+                work.charge(generated)
+                generated = 0
+                if work.exhausted():
+                    return self._outcome(parent, found, upper, min(f, upper), False, states)
             # profiles of the ready units in this state; those that free what they allocate,
             # by increasing peak, to see which of them the headroom of a child lets through
             infos, freeing = [], []
@@ -218,6 +221,7 @@ class UnitSearch:
                 if residual <= 0 and low & forcable:
                     freeing.append((top, low))
             freeing.sort()
+            generated += len(infos)
             for i, low, top, residual in infos:
                 top += mem
                 g2 = top if top > g else g
@@ -252,13 +256,14 @@ class UnitSearch:
                 f2 = f if f > g2 else g2
                 heapq.heappush(heap, (f2, g2, udone2, ready2, executed, after))
                 states += 1
+        work.charge(generated)
         return self._outcome(parent, found, upper, upper, True, states)
 
-    def beam(self, width: int, deadline: float) -> tuple[tuple[int, ...], int] | None:
+    def beam(self, width: int, work: Work) -> tuple[tuple[int, ...], int] | None:
         """A good order fast: breadth-first over units keeping the ``width`` best partial orders.
 
         Partial orders are ranked by (peak so far, live bytes); two reaching the same executed
-        set keep the better one. Returns (order, peak), or None when the deadline passes first.
+        set keep the better one. Returns (order, peak), or None when the budget runs out first.
         """
         if not self.units:
             return (), self.model.base_bytes
@@ -271,10 +276,12 @@ class UnitSearch:
             if everything in layer:
                 peak, _, _, _, path = layer[everything]
                 return tuple(v for i in path for v in self.units[i].nodes), peak
-            if time.perf_counter() > deadline:
+            if work.exhausted():
                 return None
             nxt: dict[int, tuple] = {}
+            children = 0
             for udone, (g, mem, ready, done, path) in layer.items():
+                children += ready.bit_count()
                 pending = ready
                 while pending:
                     low = pending & -pending
@@ -287,6 +294,7 @@ class UnitSearch:
                     old = nxt.get(udone2)
                     if old is None or (g2, mem2) < old[:2]:
                         nxt[udone2] = (g2, mem2, ready2, done2, path + (i, *forced))
+            work.charge(children)
             layer = dict(sorted(nxt.items(), key=lambda kv: kv[1][:2])[:width])
 
     def _outcome(self, parent, found, peak, bound, finished, states) -> SearchOutcome:

@@ -1,79 +1,80 @@
 """Segments too large for one exact search: exact windows for the order, relaxed windows for the bound.
 
 Upper side (large-neighbourhood search): take the steps around a peak of the current order,
-carve them out as a segment model (``model.segment``: the rest of the order stays valid and
-its memory is unchanged) and re-order them exactly with the unit search. Every step at the
-peak must be improved for the peak to drop; a window that cannot be improved is grown once,
-then the search stops there.
+carve them out as a window model (``OrderView.window_model``: the rest of the order stays valid
+and its memory is unchanged) and re-order them exactly with the unit search. Every step at the
+peak must be improved for the peak to drop; a window that cannot be improved is grown, and when
+the largest cannot either, the search stops there.
 
-Lower side: the nodes of a window, as a relaxed model (``model.relaxed``: buffers they touch
-live only between their own first and last use, precedence through the whole graph), solved
-exactly or bounded by the same search. Its optimum is a lower bound on the whole segment's.
-Windows are tried around the highest parts of the best order first.
+Lower side: the nodes of a window, as a relaxed model (``OrderView.relaxed_model``: buffers they
+touch live only between their own first and last use, precedence through the whole segment),
+solved exactly or bounded by the same search. Its optimum is a lower bound on the segment's.
+Windows are tried around the step the order search stuck at, then around the highest steps.
+
+Everything is charged to the work budget: each window model costs its node count, each search
+what it generates, so the result does not depend on the machine.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Sequence
+
+import numpy as np
 
 from edgemem.memory.schedule.optimal.coarsen import coarsen
-from edgemem.memory.schedule.optimal.model import MemModel, ancestor_masks, model_peak, model_profile, relaxed, segment
 from edgemem.memory.schedule.optimal.search import UnitSearch
+from edgemem.memory.schedule.optimal.view import OrderView
+from edgemem.memory.schedule.optimal.work import Work
 
 WINDOWS = (40, 90, 160, 250)  # nodes per window: the first size, then larger ones where it fails
 BOUND_WINDOWS = (90, 160, 40, 250)  # relaxed windows: mid-size first (tighter than 40, still solvable)
-WINDOW_SECONDS = 2.0  # at most per exact window search
-ORDER_SHARE = 0.5  # of the time: improving the order; the rest: the bound
+WINDOW_UNITS = 40_000  # at most per exact window search
+ORDER_SHARE = 0.5  # of the budget: improving the order; the rest: the bound
 
 
 @dataclass(frozen=True)
 class WindowResult:
-    order: tuple[int, ...]
-    peak: int
+    peak: int  # of the segment's order in the view, after the windows
     lower_bound: int
     states: int
     method: str
 
 
-def improve(model: MemModel, order: Sequence[int], peak: int, bound: int, deadline: float, max_states: int) -> WindowResult:
-    start = time.perf_counter()
-    order = list(order)
-    order_deadline = start + (deadline - start) * ORDER_SHARE
-    order, peak, states, windows, stuck = _improve_order(model, order, peak, bound, order_deadline, max_states)
-    lower, lb_windows, lb_states = _bound(model, order, peak, stuck, deadline, max_states)
+def improve(view: OrderView, lo: int, hi: int, goal: int, work: Work) -> WindowResult:
+    """Lower the peak of the segment ``[lo, hi)`` of ``view`` towards ``goal``; bound it from below."""
+    peak, states, windows, stuck = _improve_order(view, lo, hi, goal, work.part(ORDER_SHARE))
+    lower, lb_windows, lb_states = _bound(view, lo, hi, peak, stuck, work)
     method = f"exact windows re-ordered {windows} time(s); relaxed windows bound the peak from below ({lb_windows} solved)"
-    return WindowResult(tuple(order), peak, min(lower, peak), states + lb_states, method)
+    return WindowResult(peak, min(lower, peak), states + lb_states, method)
 
 
-def _improve_order(model, order, peak, bound, deadline, max_states):
+def _improve_order(view: OrderView, lo: int, hi: int, goal: int, work: Work):
     """Re-order windows around the peak until it drops no more; returns the step it stuck at."""
     states = applied = 0
-    while peak > bound:
-        profile = model_profile(model, order)
-        peak = max(profile)
-        for step in _region_centres([s for s, live in enumerate(profile) if live == peak]):
+    peak = view.peak(lo, hi)
+    while peak > goal:
+        at_peak = np.flatnonzero(view.profile[lo:hi] == peak) + lo
+        for step in _region_centres(at_peak.tolist()):
             for size in WINDOWS:
-                if time.perf_counter() >= deadline:
-                    return order, model_peak(model, order), states, applied, step
-                lo = max(0, step - size // 2)
-                hi = min(len(order), lo + size)
-                sub, nodes = segment(model, order, lo, hi)
-                here = model_peak(sub, range(sub.n))
-                if here < peak:
+                if work.exhausted():
+                    return view.peak(lo, hi), states, applied, step
+                wlo = max(lo, step - size // 2)
+                whi = min(hi, wlo + size)
+                if view.peak(wlo, whi) < peak:
                     break  # an earlier window already lowered this region
+                sub, nodes = view.window_model(wlo, whi)
+                work.charge(sub.n)
                 search = UnitSearch(sub, coarsen(sub, range(sub.n)))
-                budget = min(WINDOW_SECONDS, deadline - time.perf_counter())
-                outcome = search.run(here, time.perf_counter() + budget, max_states)
+                outcome = search.run(view.peak(wlo, whi), Work(min(WINDOW_UNITS, work.left()), work.clock, work))
                 states += outcome.states
                 if outcome.order is not None and outcome.peak < peak:
-                    order[lo:hi] = [nodes[i] for i in outcome.order]
+                    view.replace(wlo, whi, sub, nodes, outcome.order)
                     applied += 1
                     break
             else:
-                return order, model_peak(model, order), states, applied, step
-    return order, model_peak(model, order), states, applied, None
+                return view.peak(lo, hi), states, applied, step
+        peak = view.peak(lo, hi)
+    return peak, states, applied, None
 
 
 def _region_centres(steps: list[int]) -> list[int]:
@@ -89,27 +90,27 @@ def _region_centres(steps: list[int]) -> list[int]:
     return centres
 
 
-def _bound(model, order, peak, stuck, deadline, max_states):
+def _bound(view: OrderView, lo: int, hi: int, peak: int, stuck: int | None, work: Work):
     """The best relaxed-window bound: windows of growing size, around the step the order search
-    stuck at first, then around the highest steps of the order; each search time-boxed."""
-    anc = ancestor_masks(model, order)
-    profile = model_profile(model, order)
-    tops = sorted(range(len(order)), key=lambda s: -profile[s])
+    stuck at first, then around the highest steps of the order; each search bounded."""
+    profile = view.profile
+    tops = (np.argsort(-profile[lo:hi], kind="stable") + lo).tolist()
     best = solved = states = 0
     tried: set[tuple[int, int]] = set()
     for size in BOUND_WINDOWS:
         centres = ([stuck] if stuck is not None else []) + tops[:: max(1, size // 4)]
         for centre in centres:
-            lo = max(0, min(centre - size // 2, len(order) - size))
-            if best >= peak or time.perf_counter() >= deadline:
+            wlo = max(lo, min(centre - size // 2, hi - size))
+            whi = min(hi, wlo + size)
+            if best >= peak or work.exhausted():
                 return best, solved, states
-            if (lo, size) in tried or max(profile[lo:lo + size]) <= best:
+            if (wlo, whi) in tried or view.peak(wlo, whi) <= best:
                 continue
-            tried.add((lo, size))
-            sub = relaxed(model, order[lo:lo + size], anc)
+            tried.add((wlo, whi))
+            sub = view.relaxed_model(wlo, whi, lo, hi)
+            work.charge(sub.n)
             search = UnitSearch(sub, coarsen(sub, range(sub.n)))
-            budget = min(WINDOW_SECONDS, deadline - time.perf_counter())
-            outcome = search.run(peak + 1, time.perf_counter() + budget, max_states)
+            outcome = search.run(peak + 1, Work(min(WINDOW_UNITS, work.left()), work.clock, work))
             states += outcome.states
             best = max(best, outcome.lower_bound, search.static_bound)
             solved += outcome.finished
