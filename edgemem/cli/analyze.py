@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from edgemem.cli.app import app, handles_errors
+from edgemem.memory.schedule.result import DEFAULT_WORK_LIMIT
 
 
 @app.command(help="Peak activation memory of an ONNX model under the stored, greedy and optimal orders, "
@@ -20,7 +21,8 @@ def analyze(
     probe: bool = typer.Option(False, "--probe", help="Run the model once under ONNX Runtime with generated inputs to size what static inference cannot."),
     fold: bool = typer.Option(True, "--fold/--no-fold", help="Try constant folding (onnxslim) when shape inference leaves tensors unsized."),
     order: Optional[List[str]] = typer.Option(None, "--order", help="Orders to evaluate, comma-separated: stored, greedy, optimal (default: all)."),
-    time_limit: str = typer.Option("10s", "--time-limit", help="Time limit of the optimal order search (e.g. 10s, 2m)."),
+    time_limit: str = typer.Option("10s", "--time-limit", help="Guard on the optimal order search's time (e.g. 10s, 2m); when it fires the answer may depend on the machine, and the method says so."),
+    work_limit: int = typer.Option(DEFAULT_WORK_LIMIT, "--work-limit", min=0, help="Work budget of the optimal order search, in search steps: the same answer on any machine."),
     inplace: bool = typer.Option(True, "--inplace/--no-inplace", help="Let elementwise ops write over an input that dies there."),
     alias: bool = typer.Option(True, "--alias/--no-alias", help="Let view ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their input's buffer."),
     alignment: int = typer.Option(64, "--alignment", min=1, help="Arena offset alignment in bytes (1 = no padding)."),
@@ -60,6 +62,7 @@ def analyze(
         convention=Convention(inplace=inplace, alias_views=alias, alignment_bytes=alignment, precision=precision, inplace_rules=rules),
         placement=placement,
         time_limit_s=parse_duration_s(time_limit),
+        work_limit=work_limit,
         budget_bytes=parse_size(budget) if budget is not None else None,
         budget_scope=budget_scope,
         peak_tensors=top,
