@@ -7,8 +7,8 @@ never larger than any of them on the same order. The moment a member reaches the
 live-set bound (no placement can be smaller) the rest are skipped, which is the common case
 on chain-like graphs and keeps large graphs fast. Otherwise the best plan is improved by an
 exact search of small independent groups (``exact``), by the CP-SAT model (``cpsat``, where
-OR-Tools is installed, within ``CPSAT_DETERMINISTIC_S`` of its deterministic time, more for more
-buffers) and by a bounded hill climb (``hill_climb``), the last two only while the bound is not
+OR-Tools is installed and the plan has at most ``CPSAT_MAX_BUFFERS`` buffers, within
+``CPSAT_DETERMINISTIC_S`` of its deterministic time, more for more buffers) and by a bounded hill climb (``hill_climb``), the last two only while the bound is not
 met. Every budget counts work, not seconds, so the plan is the same on any machine. Plans are
 checked by ``verify`` from the smallest up; the first that passes wins.
 """
@@ -29,6 +29,7 @@ MEMBERS = (
     ("greedy_by_conflicts", greedy_by_conflicts.plan),
 )
 CPSAT_DETERMINISTIC_S = (0.25, 10.0)  # the CP-SAT model, where OR-Tools is installed: 0.25 + 1 per 500 buffers, at most 10
+CPSAT_MAX_BUFFERS = 2500  # above this CP-SAT costs seconds (``--placement cpsat`` packs larger plans chunk by chunk)
 HILL_CLIMB_MAX_BUFFERS = 5000  # above this one re-placement is too slow to climb with
 
 
@@ -45,7 +46,7 @@ def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
     if best.arena_bytes > bound:
         candidates.append(exact.improve(lifetimes, alignment_bytes, best))
         best = min(candidates, key=lambda p: p.arena_bytes)
-        if best.arena_bytes > bound:
+        if best.arena_bytes > bound and len(lifetimes) <= CPSAT_MAX_BUFFERS:
             budget = min(CPSAT_DETERMINISTIC_S[1], CPSAT_DETERMINISTIC_S[0] + len(lifetimes) / 500)
             solved = cpsat.improve(lifetimes, alignment_bytes, best, budget)
             if solved is not None:
