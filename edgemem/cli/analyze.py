@@ -21,7 +21,7 @@ def analyze(
     probe: bool = typer.Option(False, "--probe", help="Run the model once under ONNX Runtime with generated inputs to size what static inference cannot."),
     fold: bool = typer.Option(True, "--fold/--no-fold", help="Try constant folding (onnxslim) when shape inference leaves tensors unsized."),
     order: Optional[List[str]] = typer.Option(None, "--order", help="Orders to evaluate, comma-separated: stored, greedy, optimal (default: all)."),
-    time_limit: str = typer.Option("10s", "--time-limit", help="Guard on the optimal order search's time (e.g. 10s, 2m); when it fires the answer may depend on the machine, and the method says so."),
+    time_limit: str = typer.Option("60s", "--time-limit", help="Guard on the optimal order search's time (e.g. 10s, 2m); when it fires the answer may depend on the machine, and the method says so."),
     work_limit: int = typer.Option(DEFAULT_WORK_LIMIT, "--work-limit", min=0, help="Work budget of the optimal order search, in search steps: the same answer on any machine."),
     inplace: bool = typer.Option(True, "--inplace/--no-inplace", help="Let elementwise ops write over an input that dies there."),
     alias: bool = typer.Option(True, "--alias/--no-alias", help="Let view ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their input's buffer."),

@@ -28,7 +28,7 @@ class AnalyzeOptions:
     orders: tuple[str, ...] = ("stored", "greedy", "optimal")
     convention: Convention = Convention()
     placement: str = DEFAULT_ALGORITHM
-    time_limit_s: float = 10.0  # a guard: the order search stops on work_limit
+    time_limit_s: float = 60.0  # a guard: the order search stops on work_limit
     work_limit: int = DEFAULT_WORK_LIMIT  # work units of the optimal search (same answer on any machine)
     budget_bytes: int | None = None
     budget_scope: str = "activations"

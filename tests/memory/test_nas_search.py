@@ -19,6 +19,7 @@ from edgemem.memory.liveness import lifetimes_from_order, live_profile, peak_of_
 from edgemem.memory.problem import problem_from_graph
 from edgemem.memory.schedule.optimal import cpsat, windows
 from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.downset_bound import downset_bound
 from edgemem.memory.schedule.optimal.cut_bound import CutBound
 from edgemem.memory.schedule.optimal.model import ancestor_masks, descendant_masks, is_topological, model_peak, model_profile
 from edgemem.memory.schedule.optimal.search import UnitSearch
@@ -192,3 +193,13 @@ def test_window_search_keeps_orders_valid_and_bounds_proved(seed, monkeypatch):
     assert model_peak(model, view.order) == found.peak <= model_peak(model, order)
     assert found.lower_bound <= brute_force(model) <= found.peak
     assert peak_of_order(problem, view.order) == found.peak
+
+
+@pytest.mark.skipif(not cpsat.available(), reason="OR-Tools (the solver extra) is not installed")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**9), st.integers(2, 8), st.sampled_from(CONVENTIONS))
+def test_time_slice_bound_never_exceeds_the_optimum(seed, n, convention):
+    problem, rng = random_problem(seed, n, convention)
+    model = whole_model(problem)
+    units = coarsen(model, random_order(model, rng))
+    assert downset_bound(model, units, 10**12, Work.of(10**6, 60)) <= brute_force(model)

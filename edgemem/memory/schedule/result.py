@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_WORK_LIMIT = 1_000_000  # work units of the optimal search: the same answer on any machine
+DEFAULT_WORK_LIMIT = 2_000_000  # work units of the optimal search: the same answer on any machine
 
 
 @dataclass(frozen=True)
@@ -31,5 +31,5 @@ class ScheduleResult:
 class ScheduleContext:
     lower_bound_bytes: int  # order-independent bound (bounds.order_lower_bound)
     incumbent: ScheduleResult | None = None  # best order known so far (seeds pruning)
-    time_limit_s: float = 10.0  # a guard only: the search stops on its work budget
+    time_limit_s: float = 60.0  # a guard only: the search stops on its work budget
     work_limit: int = DEFAULT_WORK_LIMIT  # work units (search states, window nodes, CP-SAT steps)

@@ -3,13 +3,15 @@
 1. Beam search over units (widths 16, 64, 256 ... while it keeps improving and the budget
    allows): a good incumbent fast, which is what branch and bound prunes against and what is
    kept if nothing else finishes.
-2. ``search``: best-first dynamic programming over units; proved optimal when it finishes.
-3. If it does not finish: a wider beam, then ``windows`` (exact re-ordering of windows of the
+2. ``downset_bound``: the time-slice bound (CP-SAT, where OR-Tools is installed); the beam's
+   order is proved optimal when it meets it.
+3. ``search``: best-first dynamic programming over units; proved optimal when it finishes.
+4. If it does not finish: a wider beam, then ``windows`` (exact re-ordering of windows of the
    best order, and lower bounds from relaxed windows), then CP-SAT (``cpsat``, where OR-Tools is
    installed and the segment has at most ``CPSAT_MAX_NODES`` nodes: an exact model of the same
    problem under the rest of the budget, hinted with the best order; its proved objective bound
    and any better order it finds are kept).
-4. Segments of more than ``MODEL_MAX_NODES`` nodes or ``EXACT_MAX_UNITS`` units go to
+5. Segments of more than ``MODEL_MAX_NODES`` nodes or ``EXACT_MAX_UNITS`` units go to
    ``windows`` directly.
 
 The segment is ``[lo, hi)`` of an ``OrderView``; the best order found is written into the view.
@@ -21,16 +23,19 @@ from dataclasses import dataclass
 
 from edgemem.memory.schedule.optimal import cpsat, windows
 from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.downset_bound import downset_bound
 from edgemem.memory.schedule.optimal.model import MemModel, model_peak
 from edgemem.memory.schedule.optimal.search import UnitSearch
 from edgemem.memory.schedule.optimal.view import OrderView
 from edgemem.memory.schedule.optimal.work import Work
 
 MODEL_MAX_NODES = 2000  # larger segments are only ever modelled window by window
+LARGE_SEGMENT_SHARE = 0.1  # of its budget, for a segment only windows can work on: they rarely pay for more
 EXACT_MAX_UNITS = 400  # larger segments go to the window search
 CPSAT_MAX_NODES = 400
 BEAM_SHARE = 0.1  # of the segment's budget
-DP_SHARE = 0.65  # of what the beams left; the fallbacks share the rest
+SLICE_SHARE = 0.25  # of what the beams left: the time-slice bound (``downset_bound``)
+DP_SHARE = 0.65  # of what is left then; the fallbacks share the rest
 BEAM_WIDTHS = (16, 64, 256, 1024)
 WIDE_BEAM, WIDE_BEAM_SHARE = 4096, 0.25  # after an unfinished search: a wider beam, on this share of what is left
 WINDOW_SHARE = 0.7  # of what is left then: windows; CP-SAT gets the rest
@@ -67,7 +72,7 @@ def improve_segment(view: OrderView, lo: int, hi: int, goal: int, work: Work,
 
 
 def _windows_only(view: OrderView, lo: int, hi: int, goal: int, work: Work, what: str) -> Improved:
-    found = windows.improve(view, lo, hi, goal, work)
+    found = windows.improve(view, lo, hi, goal, work.part(LARGE_SEGMENT_SHARE))
     return Improved(found.peak, found.lower_bound, found.lower_bound >= found.peak, found.states, f"{what}: {found.method}")
 
 
@@ -87,6 +92,12 @@ def _exact_then_fallbacks(view, lo, hi, model: MemModel, nodes, units, goal: int
     if peak <= max(lower, goal):
         method = "beam search meets the proved bound" if peak <= lower else "beam search meets the goal"
         return _done(view, lo, hi, model, nodes, order, peak, min(lower, peak), peak <= lower, 0, method)
+    sliced = downset_bound(model, units, peak, work.part(SLICE_SHARE))
+    if sliced > lower:
+        lower = sliced
+        if peak <= lower:
+            return _done(view, lo, hi, model, nodes, order, peak, peak, True, 0,
+                         "beam search meets the time-slice bound")
     outcome = search.run(peak, work.part(DP_SHARE))
     if outcome.order is not None:
         order, peak = outcome.order, outcome.peak

@@ -101,6 +101,11 @@ class UnitSearch:
         cut = CutBound(model, touches, order if order is not None else range(n))
         kept = model.base_bytes + sum(s for s, k in zip(model.sizes, model.kept) if k)
         self.static_bound = max(cut.static_bound, kept if n else 0)
+        self.cut = cut
+        # per unit: (bit, users, kept) of the buffers its nodes touch, to follow the live set
+        self.unit_touch = [tuple((1 << b, model.users[b], model.kept[b]) for b in dict.fromkeys(
+            b for v in u.nodes for b in touches[v]) if model.sizes[b]) for u in self.units]
+        self.live0 = sum(1 << b for b in initial if model.users[b] or model.kept[b])
 
     def _maybe_forced(self, unit: Unit) -> bool:
         """False when the unit allocates more than it can possibly free (never a forced move)."""
@@ -168,6 +173,13 @@ class UnitSearch:
             candidates = following & ready & forcable
         return units_done, ready, done, mem, tuple(forced)
 
+    def _live_after(self, live: int, units: Sequence[int], done: int) -> int:
+        """The live set (bit mask of buffers) once ``units`` ran too, ``done`` the nodes run by then."""
+        for j in units:
+            for bit, users, kept in self.unit_touch[j]:
+                live = live | bit if kept or users & ~done else live & ~bit
+        return live
+
     def _ready_after(self, ready: int, i: int, units_done: int) -> int:
         ready &= ~(1 << i)
         for j in self.unit_succs[i]:
@@ -183,19 +195,21 @@ class UnitSearch:
         start_peak = self.start_mem + self.unused_initial
         ready0 = sum(1 << i for i in range(len(self.units)) if not self.unit_preds[i])
         units_done, ready, done, mem, forced = self.close(0, ready0, 0, start_peak, self.start_mem)
+        live = self._live_after(self.live0, forced, done)
         best_g = {units_done: start_peak}
         parent: dict[int, tuple[int, tuple[int, ...]]] = {units_done: (-1, forced)}
         everything = (1 << len(self.units)) - 1
         if units_done == everything:
             return self._outcome(parent, units_done, start_peak, start_peak, True, 1)
-        f0 = max(start_peak, self.static_bound)
-        heap = [(f0, start_peak, units_done, ready, done, mem)]
+        f0 = max(start_peak, self.static_bound, self.cut.bound(done, live))
+        heap = [(f0, start_peak, units_done, ready, done, mem, live)]
         found: int | None = None
         states = expanded = generated = 0
         profile, close, ready_after, unit_mask = self.profile, self.close, self._ready_after, self.unit_mask
         profiles, depends, affected, forcable = self.profiles, self.unit_depends, self.affected, self.forcable
+        live_after, to_come = self._live_after, self.cut.bound
         while heap:
-            f, g, udone, ready, done, mem = heap[0]
+            f, g, udone, ready, done, mem, live = heap[0]
             if f >= upper:
                 break
             heapq.heappop(heap)
@@ -253,8 +267,11 @@ class UnitSearch:
                 if udone2 == everything:
                     upper, found = g2, udone2
                     continue
-                f2 = f if f > g2 else g2
-                heapq.heappush(heap, (f2, g2, udone2, ready2, executed, after))
+                live2 = live_after(live, (i, *forced), executed)
+                f2 = max(f, g2, to_come(executed, live2))
+                if f2 >= upper:
+                    continue
+                heapq.heappush(heap, (f2, g2, udone2, ready2, executed, after, live2))
                 states += 1
         work.charge(generated)
         return self._outcome(parent, found, upper, upper, True, states)

@@ -9,7 +9,8 @@ the largest cannot either, the search stops there.
 Lower side: the nodes of a window, as a relaxed model (``OrderView.relaxed_model``: buffers they
 touch live only between their own first and last use, precedence through the whole segment),
 solved exactly or bounded by the same search. Its optimum is a lower bound on the segment's.
-Windows are tried around the step the order search stuck at, then around the highest steps.
+Windows are tried around the step the order search stuck at, then around the highest steps,
+until ``STALE_WINDOWS`` in a row have not raised the bound.
 
 Everything is charged to the work budget: each window model costs its node count, each search
 what it generates, so the result does not depend on the machine.
@@ -30,6 +31,7 @@ WINDOWS = (40, 90, 160, 250)  # nodes per window: the first size, then larger on
 BOUND_WINDOWS = (90, 160, 40, 250)  # relaxed windows: mid-size first (tighter than 40, still solvable)
 WINDOW_UNITS = 40_000  # at most per exact window search
 ORDER_SHARE = 0.5  # of the budget: improving the order; the rest: the bound
+STALE_WINDOWS = 6  # relaxed windows in a row that do not raise the bound end the bound search
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def _bound(view: OrderView, lo: int, hi: int, peak: int, stuck: int | None, work
     stuck at first, then around the highest steps of the order; each search bounded."""
     profile = view.profile
     tops = (np.argsort(-profile[lo:hi], kind="stable") + lo).tolist()
-    best = solved = states = 0
+    best = solved = states = stale = 0
     tried: set[tuple[int, int]] = set()
     for size in BOUND_WINDOWS:
         centres = ([stuck] if stuck is not None else []) + tops[:: max(1, size // 4)]
@@ -112,6 +114,10 @@ def _bound(view: OrderView, lo: int, hi: int, peak: int, stuck: int | None, work
             search = UnitSearch(sub, coarsen(sub, range(sub.n)))
             outcome = search.run(peak + 1, Work(min(WINDOW_UNITS, work.left()), work.clock, work))
             states += outcome.states
-            best = max(best, outcome.lower_bound, search.static_bound)
             solved += outcome.finished
+            found = max(outcome.lower_bound, search.static_bound)
+            stale = 0 if found > best else stale + 1
+            best = max(best, found)
+            if stale >= STALE_WINDOWS:
+                return best, solved, states
     return best, solved, states
