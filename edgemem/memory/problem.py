@@ -54,15 +54,12 @@ def accounted_size(tensor: TensorInfo, precision: str | None) -> int:
 
 def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
     nodes = graph.nodes
-    index_of = {n.name: i for i, n in enumerate(nodes)}
-    tensors = graph.tensors
-    outputs = set(graph.outputs)
-    inputs = set(graph.inputs)
     readers: dict[str, list[int]] = {}
     for i, node in enumerate(nodes):
         for name in node.inputs:
             readers.setdefault(name, []).append(i)
-    groups = TensorGroups((name for name, info in tensors.items() if info.kind != "weight"), readers, inputs | outputs)
+    groups = TensorGroups((name for name, info in graph.tensors.items() if info.kind != "weight"), readers,
+                          {*graph.inputs, *graph.outputs})
     aliased = _alias_views(graph, groups) if convention.alias_views else 0
     inplace = _join_in_place(graph, groups) if convention.inplace else 0
     rules = OptInRules(graph, groups, lambda tensor: accounted_size(tensor, convention.precision))
@@ -70,30 +67,7 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
         if rule in convention.inplace_rules:
             rules.apply(rule)
 
-    members = groups.members()
-    buffers: list[Buffer] = []
-    buffer_of: dict[str, int] = {}
-    ordered_roots = [t for t in graph.inputs if t in members] + [
-        o for n in nodes for o in n.outputs if o in members and o not in inputs
-    ]
-    for root in ordered_roots:
-        group = members[root]
-        creator = -1 if root in inputs else rules.creator.get(root, index_of[tensors[root].producer])
-        b = len(buffers)
-        for t in group:
-            buffer_of[t] = b
-        buffers.append(
-            Buffer(
-                name=root,
-                size_bytes=accounted_size(tensors[root], convention.precision),
-                tensors=tuple(group),
-                creator=creator,
-                is_input=root in inputs,
-                is_output=any(t in outputs for t in group),
-            )
-        )
-    for node_index, name, size in rules.scratch:
-        buffers.append(Buffer(name=name, size_bytes=size, tensors=(), creator=node_index, is_input=False, is_output=False))
+    buffers, buffer_of = _buffers(graph, groups.members(), rules, convention.precision)
     creates: list[list[int]] = [[] for _ in nodes]
     for b, buf in enumerate(buffers):
         if buf.creator >= 0:
@@ -118,6 +92,28 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
         inplace_tensors=inplace,
         rule_nodes=tuple(rules.applied.items()),
     )
+
+
+def _buffers(graph: Graph, members: dict[str, list[str]], rules: OptInRules, precision: str | None):
+    """One buffer per group (graph inputs first, then in node order) and the opt-in rules' scratch
+    buffers; and tensor name -> buffer index."""
+    inputs, outputs = set(graph.inputs), set(graph.outputs)
+    index_of = {n.name: i for i, n in enumerate(graph.nodes)}
+    buffers: list[Buffer] = []
+    buffer_of: dict[str, int] = {}
+    ordered_roots = [t for t in graph.inputs if t in members] + [
+        o for n in graph.nodes for o in n.outputs if o in members and o not in inputs
+    ]
+    for root in ordered_roots:
+        group = members[root]
+        creator = -1 if root in inputs else rules.creator.get(root, index_of[graph.tensors[root].producer])
+        for t in group:
+            buffer_of[t] = len(buffers)
+        buffers.append(Buffer(name=root, size_bytes=accounted_size(graph.tensors[root], precision), tensors=tuple(group),
+                              creator=creator, is_input=root in inputs, is_output=any(t in outputs for t in group)))
+    for node_index, name, size in rules.scratch:
+        buffers.append(Buffer(name=name, size_bytes=size, tensors=(), creator=node_index, is_input=False, is_output=False))
+    return buffers, buffer_of
 
 
 def _alias_views(graph: Graph, groups: TensorGroups) -> int:

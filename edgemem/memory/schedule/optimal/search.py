@@ -101,11 +101,6 @@ class UnitSearch:
         cut = CutBound(model, touches, order if order is not None else range(n))
         kept = model.base_bytes + sum(s for s, k in zip(model.sizes, model.kept) if k)
         self.static_bound = max(cut.static_bound, kept if n else 0)
-        self.cut = cut
-        # per unit: (bit, users, kept) of the buffers its nodes touch, to follow the live set
-        self.unit_touch = [tuple((1 << b, model.users[b], model.kept[b]) for b in dict.fromkeys(
-            b for v in u.nodes for b in touches[v]) if model.sizes[b]) for u in self.units]
-        self.live0 = sum(1 << b for b in initial if model.users[b] or model.kept[b])
 
     def _maybe_forced(self, unit: Unit) -> bool:
         """False when the unit allocates more than it can possibly free (never a forced move)."""
@@ -173,13 +168,6 @@ class UnitSearch:
             candidates = following & ready & forcable
         return units_done, ready, done, mem, tuple(forced)
 
-    def _live_after(self, live: int, units: Sequence[int], done: int) -> int:
-        """The live set (bit mask of buffers) once ``units`` ran too, ``done`` the nodes run by then."""
-        for j in units:
-            for bit, users, kept in self.unit_touch[j]:
-                live = live | bit if kept or users & ~done else live & ~bit
-        return live
-
     def _ready_after(self, ready: int, i: int, units_done: int) -> int:
         ready &= ~(1 << i)
         for j in self.unit_succs[i]:
@@ -195,21 +183,15 @@ class UnitSearch:
         start_peak = self.start_mem + self.unused_initial
         ready0 = sum(1 << i for i in range(len(self.units)) if not self.unit_preds[i])
         units_done, ready, done, mem, forced = self.close(0, ready0, 0, start_peak, self.start_mem)
-        live = self._live_after(self.live0, forced, done)
         best_g = {units_done: start_peak}
         parent: dict[int, tuple[int, tuple[int, ...]]] = {units_done: (-1, forced)}
-        everything = (1 << len(self.units)) - 1
-        if units_done == everything:
+        if units_done == (1 << len(self.units)) - 1:
             return self._outcome(parent, units_done, start_peak, start_peak, True, 1)
-        f0 = max(start_peak, self.static_bound, self.cut.bound(done, live))
-        heap = [(f0, start_peak, units_done, ready, done, mem, live)]
+        heap = [(max(start_peak, self.static_bound), start_peak, units_done, ready, done, mem)]
         found: int | None = None
         states = expanded = generated = 0
-        profile, close, ready_after, unit_mask = self.profile, self.close, self._ready_after, self.unit_mask
-        profiles, depends, affected, forcable = self.profiles, self.unit_depends, self.affected, self.forcable
-        live_after, to_come = self._live_after, self.cut.bound
         while heap:
-            f, g, udone, ready, done, mem, live = heap[0]
+            f, g, udone, ready, done, mem = heap[0]
             if f >= upper:
                 break
             heapq.heappop(heap)
@@ -221,60 +203,73 @@ class UnitSearch:
                 generated = 0
                 if work.exhausted():
                     return self._outcome(parent, found, upper, min(f, upper), False, states)
-            # profiles of the ready units in this state; those that free what they allocate,
-            # by increasing peak, to see which of them the headroom of a child lets through
-            infos, freeing = [], []
-            pending = ready
-            while pending:
-                low = pending & -pending
-                pending ^= low
-                i = low.bit_length() - 1
-                cached = profiles[i].get((done & depends[i]) << 1 | (done == 0))
-                top, residual = cached if cached is not None else profile(i, done)
-                infos.append((i, low, top, residual))
-                if residual <= 0 and low & forcable:
-                    freeing.append((top, low))
-            freeing.sort()
-            generated += len(infos)
-            for i, low, top, residual in infos:
-                top += mem
-                g2 = top if top > g else g
-                if g2 >= upper:
-                    continue
-                udone2 = udone | low
-                old = best_g.get(udone2)  # the same set reached before, closed or not, no higher
+            children, complete, generated_here = self._expand((f, g, udone, ready, done, mem), upper, best_g, parent)
+            generated += generated_here
+            if complete is not None:
+                upper, found = complete
+            for child in children:
+                if child[1] < upper:
+                    heapq.heappush(heap, child)
+                    states += 1
+        work.charge(generated)
+        return self._outcome(parent, found, upper, upper, True, states)
+
+    def _expand(self, state: tuple, upper: int, best_g: dict, parent: dict):
+        """The children of one state below ``upper`` (closed under forced moves, not reached before
+        with no higher peak), the best complete order among them as (peak, set), and how many
+        children were generated."""
+        f, g, udone, ready, done, mem = state
+        profiles, depends, forcable = self.profiles, self.unit_depends, self.forcable
+        # profiles of the ready units in this state; those that free what they allocate, by
+        # increasing peak, to see which of them the headroom of a child lets through
+        infos, freeing = [], []
+        pending = ready
+        while pending:
+            low = pending & -pending
+            pending ^= low
+            i = low.bit_length() - 1
+            cached = profiles[i].get((done & depends[i]) << 1 | (done == 0))
+            top, residual = cached if cached is not None else self.profile(i, done)
+            infos.append((i, low, top, residual))
+            if residual <= 0 and low & forcable:
+                freeing.append((top, low))
+        freeing.sort()
+        children, complete = [], None
+        everything = (1 << len(self.units)) - 1
+        for i, low, top, residual in infos:
+            top += mem
+            g2 = top if top > g else g
+            if g2 >= upper:
+                continue
+            udone2 = udone | low
+            old = best_g.get(udone2)  # the same set reached before, closed or not, no higher
+            if old is not None and old <= g2:
+                continue
+            best_g[udone2] = g2
+            after = mem + residual
+            ready2 = self._ready_after(ready, i, udone2)
+            # the parent is closed: only new units, units sharing buffers with unit i, and freeing
+            # units under the child's headroom can have become forced
+            check = (ready2 & ~ready) | self.affected[i]
+            headroom = g2 - after
+            for peak_of_unit, bit in freeing:
+                if peak_of_unit > headroom:
+                    break
+                check |= bit
+            opened = udone2
+            udone2, ready2, executed, after, forced = self.close(udone2, ready2, done | self.unit_mask[i], g2, after,
+                                                                 check & ~low)
+            if udone2 != opened:
+                old = best_g.get(udone2)
                 if old is not None and old <= g2:
                     continue
                 best_g[udone2] = g2
-                after = mem + residual
-                ready2 = ready_after(ready, i, udone2)
-                # the parent is closed: only new units, units sharing buffers with unit i, and
-                # freeing units under the child's headroom can have become forced
-                check = (ready2 & ~ready) | affected[i]
-                headroom = g2 - after
-                for peak_of_unit, bit in freeing:
-                    if peak_of_unit > headroom:
-                        break
-                    check |= bit
-                opened = udone2
-                udone2, ready2, executed, after, forced = close(udone2, ready2, done | unit_mask[i], g2, after, check & ~low)
-                if udone2 != opened:
-                    old = best_g.get(udone2)
-                    if old is not None and old <= g2:
-                        continue
-                    best_g[udone2] = g2
-                parent[udone2] = (udone, (i, *forced))
-                if udone2 == everything:
-                    upper, found = g2, udone2
-                    continue
-                live2 = live_after(live, (i, *forced), executed)
-                f2 = max(f, g2, to_come(executed, live2))
-                if f2 >= upper:
-                    continue
-                heapq.heappush(heap, (f2, g2, udone2, ready2, executed, after, live2))
-                states += 1
-        work.charge(generated)
-        return self._outcome(parent, found, upper, upper, True, states)
+            parent[udone2] = (udone, (i, *forced))
+            if udone2 == everything:
+                upper, complete = g2, (g2, udone2)
+                continue
+            children.append((f if f > g2 else g2, g2, udone2, ready2, executed, after))
+        return children, complete, len(infos)
 
     def beam(self, width: int, work: Work) -> tuple[tuple[int, ...], int] | None:
         """A good order fast: breadth-first over units keeping the ``width`` best partial orders.
