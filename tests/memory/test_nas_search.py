@@ -19,6 +19,7 @@ from edgemem.memory.liveness import lifetimes_from_order, live_profile, peak_of_
 from edgemem.memory.problem import problem_from_graph
 from edgemem.memory.schedule.optimal import cpsat, windows
 from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.decision import decide, minimize
 from edgemem.memory.schedule.optimal.downset_bound import downset_bound
 from edgemem.memory.schedule.optimal.cut_bound import CutBound
 from edgemem.memory.schedule.optimal.model import ancestor_masks, descendant_masks, is_topological, model_peak, model_profile
@@ -203,3 +204,32 @@ def test_time_slice_bound_never_exceeds_the_optimum(seed, n, convention):
     model = whole_model(problem)
     units = coarsen(model, random_order(model, rng))
     assert downset_bound(model, units, 10**12, Work.of(10**6, 60)) <= brute_force(model)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**9), st.integers(1, 9), st.sampled_from(CONVENTIONS))
+def test_decision_search_equals_brute_force(seed, n, convention):
+    problem, rng = random_problem(seed, n, convention)
+    model = whole_model(problem)
+    search = UnitSearch(model, coarsen(model, random_order(model, rng)))
+    optimum = brute_force(model)
+    outcome = minimize(search, model_peak(model, range(n)) + 1, Work.of(10**7, 60))
+    assert outcome.finished and outcome.peak == optimum == outcome.lower_bound == model_peak(model, outcome.order)
+    assert is_topological(model, outcome.order)
+    order, peak, finished, _ = decide(search, optimum - 1, Work.of(10**7, 60))
+    assert finished and order is None  # nothing under the optimum
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**9), st.integers(6, 40))
+def test_a_stopped_decision_search_keeps_a_valid_order_and_bound(seed, n):
+    problem, rng = random_problem(seed, n, Convention())
+    model = whole_model(problem)
+    search = UnitSearch(model, coarsen(model, range(n)))
+    upper = model_peak(model, range(n))
+    outcome = minimize(search, upper, Work.of(rng.randint(0, 400), 60))
+    assert outcome.lower_bound <= outcome.peak <= upper
+    if outcome.order is not None:
+        assert is_topological(model, outcome.order) and model_peak(model, outcome.order) == outcome.peak < upper
+    if n <= 9:
+        assert outcome.lower_bound <= brute_force(model)

@@ -1,17 +1,16 @@
 """Improve one segment's order within a work budget: exact search first, then the fallbacks.
 
 1. Beam search over units (widths 16, 64, 256 ... while it keeps improving and the budget
-   allows): a good incumbent fast, which is what branch and bound prunes against and what is
-   kept if nothing else finishes.
-2. ``downset_bound``: the time-slice bound (CP-SAT, where OR-Tools is installed); the beam's
-   order is proved optimal when it meets it.
-3. ``search``: best-first dynamic programming over units; proved optimal when it finishes.
-4. If it does not finish: a wider beam, then ``windows`` (exact re-ordering of windows of the
-   best order, and lower bounds from relaxed windows), then CP-SAT (``cpsat``, where OR-Tools is
-   installed and the segment has at most ``CPSAT_MAX_NODES`` nodes: an exact model of the same
-   problem under the rest of the budget, hinted with the best order; its proved objective bound
-   and any better order it finds are kept).
-5. Segments of more than ``MODEL_MAX_NODES`` nodes or ``EXACT_MAX_UNITS`` units go to
+   allows): a good order fast, which the exact search starts from.
+2. ``decision``: is there an order under the best peak minus one byte? asked until the answer
+   is no, which proves the last order optimal.
+3. If the budget ends first: the time-slice bound (``downset_bound``, CP-SAT, where OR-Tools is
+   installed), a wider beam, then ``windows`` (exact re-ordering of windows of the best order,
+   and lower bounds from relaxed windows), then CP-SAT (``cpsat``, where OR-Tools is installed
+   and the segment has at most ``CPSAT_MAX_NODES`` nodes: an exact model of the same problem
+   under the rest of the budget, hinted with the best order; its proved objective bound and any
+   better order it finds are kept).
+4. Segments of more than ``MODEL_MAX_NODES`` nodes or ``EXACT_MAX_UNITS`` units go to
    ``windows`` directly.
 
 The segment is ``[lo, hi)`` of an ``OrderView``; the best order found is written into the view.
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 
 from edgemem.memory.schedule.optimal import cpsat, windows
 from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.decision import minimize
 from edgemem.memory.schedule.optimal.downset_bound import downset_bound
 from edgemem.memory.schedule.optimal.model import MemModel, model_peak
 from edgemem.memory.schedule.optimal.search import UnitSearch
@@ -33,9 +33,9 @@ MODEL_MAX_NODES = 2000  # larger segments are only ever modelled window by windo
 LARGE_SEGMENT_SHARE = 0.1  # of its budget, for a segment only windows can work on: they rarely pay for more
 EXACT_MAX_UNITS = 400  # larger segments go to the window search
 CPSAT_MAX_NODES = 400
-BEAM_SHARE = 0.1  # of the segment's budget
-SLICE_SHARE = 0.25  # of what the beams left: the time-slice bound (``downset_bound``)
-DP_SHARE = 0.65  # of what is left then; the fallbacks share the rest
+BEAM_SHARE = 0.05  # of the segment's budget
+EXACT_SHARE = 0.8  # of what the beams left: the exact search (``decision``)
+SLICE_SHARE = 0.3  # of what is left then: the time-slice bound (``downset_bound``); the fallbacks share the rest
 BEAM_WIDTHS = (16, 64, 256, 1024)
 WIDE_BEAM, WIDE_BEAM_SHARE = 4096, 0.25  # after an unfinished search: a wider beam, on this share of what is left
 WINDOW_SHARE = 0.7  # of what is left then: windows; CP-SAT gets the rest
@@ -78,36 +78,23 @@ def _windows_only(view: OrderView, lo: int, hi: int, goal: int, work: Work, what
 
 def _exact_then_fallbacks(view, lo, hi, model: MemModel, nodes, units, goal: int, work: Work) -> Improved:
     search = UnitSearch(model, units)
-    order, peak = tuple(range(model.n)), view.peak(lo, hi)
+    order, peak = _beams(search, tuple(range(model.n)), view.peak(lo, hi), goal, work.part(BEAM_SHARE))
     lower = search.static_bound
-    beams = work.part(BEAM_SHARE)
-    for width in BEAM_WIDTHS:
-        if peak <= max(lower, goal):
-            break
-        found = search.beam(width, beams)
-        if found is None:
-            break
-        if found[1] < peak:
-            order, peak = found
     if peak <= max(lower, goal):
         method = "beam search meets the proved bound" if peak <= lower else "beam search meets the goal"
         return _done(view, lo, hi, model, nodes, order, peak, min(lower, peak), peak <= lower, 0, method)
-    sliced = downset_bound(model, units, peak, work.part(SLICE_SHARE))
-    if sliced > lower:
-        lower = sliced
-        if peak <= lower:
-            return _done(view, lo, hi, model, nodes, order, peak, peak, True, 0,
-                         "beam search meets the time-slice bound")
-    outcome = search.run(peak, work.part(DP_SHARE))
+    outcome = minimize(search, peak, work.part(EXACT_SHARE), enough=goal)
     if outcome.order is not None:
         order, peak = outcome.order, outcome.peak
-    lower = max(lower, outcome.lower_bound)
     states = outcome.states
     if outcome.finished:
         return _done(view, lo, hi, model, nodes, order, peak, peak, True, states,
-                     f"dynamic programming proved optimal ({states} states)")
-    method = f"dynamic programming stopped after {states} states"
-    found = search.beam(WIDE_BEAM, work.part(WIDE_BEAM_SHARE))
+                     f"exact search proved optimal ({states} sets)")
+    if peak <= goal:
+        return _done(view, lo, hi, model, nodes, order, peak, lower, False, states, "exact search meets the goal")
+    lower = max(lower, downset_bound(model, units, peak, work.part(SLICE_SHARE)))
+    method = f"exact search stopped after {states} sets; time-slice bound {lower} B"
+    found = search.beam(WIDE_BEAM, work.part(WIDE_BEAM_SHARE)) if peak > lower else None
     if found is not None and found[1] < peak:
         order, peak = found
         method += f"; a {WIDE_BEAM}-wide beam found a better order"
@@ -129,6 +116,19 @@ def _exact_then_fallbacks(view, lo, hi, model: MemModel, nodes, units, goal: int
                 order, peak = solved.order, solved.peak
             method += "; CP-SAT " + ("proved optimal" if solved.proved else "stopped at its budget")
     return _done(view, lo, hi, model, nodes, order, peak, min(lower, peak), lower >= peak, states, method)
+
+
+def _beams(search: UnitSearch, order: tuple[int, ...], peak: int, goal: int, work: Work):
+    """The best of the given order and beams of growing width (while the budget lasts)."""
+    for width in BEAM_WIDTHS:
+        if peak <= max(search.static_bound, goal):
+            break
+        found = search.beam(width, work)
+        if found is None:
+            break
+        if found[1] < peak:
+            order, peak = found
+    return order, peak
 
 
 def _done(view, lo, hi, model, nodes, order, peak, lower, proved, states, method) -> Improved:

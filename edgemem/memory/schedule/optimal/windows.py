@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.decision import minimize
 from edgemem.memory.schedule.optimal.search import UnitSearch
 from edgemem.memory.schedule.optimal.view import OrderView
 from edgemem.memory.schedule.optimal.work import Work
@@ -67,7 +68,7 @@ def _improve_order(view: OrderView, lo: int, hi: int, goal: int, work: Work):
                 sub, nodes = view.window_model(wlo, whi)
                 work.charge(sub.n)
                 search = UnitSearch(sub, coarsen(sub, range(sub.n)))
-                outcome = search.run(view.peak(wlo, whi), Work(min(WINDOW_UNITS, work.left()), work.clock, work))
+                outcome = minimize(search, view.peak(wlo, whi), Work(min(WINDOW_UNITS, work.left()), work.clock, work))
                 states += outcome.states
                 if outcome.order is not None and outcome.peak < peak:
                     view.replace(wlo, whi, sub, nodes, outcome.order)
