@@ -5,7 +5,8 @@ longer matters (the live bytes after a set depend only on the set, and every ste
 under the cap), so a set is never visited twice, and many more moves are forced than in the
 best-first search: a ready unit that frees at least what it allocates and whose own peak stays
 under the *cap* (not under the peak reached so far) is run at once; moving it earlier in any
-order under the cap lowers every step in between and keeps its own steps under the cap. Children
+order under the cap lowers every step in between and keeps its own steps under the cap. A set
+reached by one move is closed under forced moves only once, whatever the parent. Children
 are tried lowest live bytes first, so an order under the cap, when there is one, is usually
 found on the first dive; when there is none, every set reachable under the cap is visited once.
 
@@ -57,8 +58,10 @@ def decide(search: UnitSearch, cap: int, work: Work) -> tuple[tuple[int, ...] | 
     udone, ready, done, mem, forced = search.close(0, ready0, 0, cap, search.start_mem)
     parent: dict[int, tuple[int, tuple[int, ...]]] = {udone: (-1, forced)}
     stack = [(udone, ready, done, mem)]
+    opened_before: set[int] = set()  # sets reached by one move, before their forced moves
     expanded = generated = 0
     profile, close, ready_after, unit_mask = search.profile, search.close, search._ready_after, search.unit_mask
+    affected, profiles, depends = search.affected, search.profiles, search.unit_depends
     while stack:
         udone, ready, done, mem = stack.pop()
         if udone == everything:
@@ -76,12 +79,19 @@ def decide(search: UnitSearch, cap: int, work: Work) -> tuple[tuple[int, ...] | 
             pending ^= low
             generated += 1
             i = low.bit_length() - 1
-            top, residual = profile(i, done)
+            cached = profiles[i].get((done & depends[i]) << 1 | (done == 0))
+            top, residual = cached if cached is not None else profile(i, done)
             if mem + top > cap:
                 continue
             opened = udone | low
-            udone2, ready2, done2, mem2, forced = close(opened, ready_after(ready, i, opened), done | unit_mask[i],
-                                                        cap, mem + residual)
+            if opened in opened_before:  # its closure was generated already
+                continue
+            opened_before.add(opened)
+            ready2 = ready_after(ready, i, opened)
+            # the parent is closed: only units it readied or whose buffers unit i touched can have
+            # become forced, unless the live bytes dropped (then any freeing unit may fit)
+            check = -1 if residual < 0 else (ready2 & ~ready) | affected[i]
+            udone2, ready2, done2, mem2, forced = close(opened, ready2, done | unit_mask[i], cap, mem + residual, check)
             if udone2 in parent:
                 continue
             parent[udone2] = (udone, (i, *forced))
