@@ -145,13 +145,14 @@ def test_coarsened_search_equals_brute_force(seed, n, convention):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 10**9), st.integers(6, 40))
-def test_a_stopped_search_still_proves_its_bound(seed, n):
+@given(st.integers(0, 10**9), st.integers(6, 40), st.sampled_from(("best-first", "decision")))
+def test_a_stopped_search_still_proves_its_bound(seed, n, kind):
     problem, rng = random_problem(seed, n, Convention())
     model = whole_model(problem)
     search = UnitSearch(model, coarsen(model, range(n)))
     upper = model_peak(model, range(n))
-    outcome = search.run(upper, Work.of(rng.randint(0, 400), 60))
+    work = Work.of(rng.randint(0, 400), 60)
+    outcome = search.run(upper, work) if kind == "best-first" else minimize(search, upper, work)
     assert outcome.lower_bound <= outcome.peak <= upper
     if outcome.order is not None:
         assert is_topological(model, outcome.order) and model_peak(model, outcome.order) == outcome.peak < upper
@@ -218,18 +219,3 @@ def test_decision_search_equals_brute_force(seed, n, convention):
     assert is_topological(model, outcome.order)
     order, peak, finished, _ = decide(search, optimum - 1, Work.of(10**7, 60))
     assert finished and order is None  # nothing under the optimum
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 10**9), st.integers(6, 40))
-def test_a_stopped_decision_search_keeps_a_valid_order_and_bound(seed, n):
-    problem, rng = random_problem(seed, n, Convention())
-    model = whole_model(problem)
-    search = UnitSearch(model, coarsen(model, range(n)))
-    upper = model_peak(model, range(n))
-    outcome = minimize(search, upper, Work.of(rng.randint(0, 400), 60))
-    assert outcome.lower_bound <= outcome.peak <= upper
-    if outcome.order is not None:
-        assert is_topological(model, outcome.order) and model_peak(model, outcome.order) == outcome.peak < upper
-    if n <= 9:
-        assert outcome.lower_bound <= brute_force(model)

@@ -47,27 +47,14 @@ class OrderView:
     def peak(self, lo: int, hi: int) -> int:
         return int(self.profile[lo:hi].max()) if hi > lo else 0
 
-    def _touched(self, nodes: Sequence[int]) -> list[int]:
-        touches, sizes = self.problem.touches, self.sizes
-        return [b for b in dict.fromkeys(b for v in nodes for b in touches[v]) if sizes[b]]
-
     def window_model(self, lo: int, hi: int) -> tuple[MemModel, tuple[int, ...]]:
         """The steps ``order[lo:hi]`` as a model, and its nodes (model index i is ``nodes[i]``)."""
         nodes = tuple(self.order[lo:hi])
         local = {v: i for i, v in enumerate(nodes)}
-        position = self.position
         sizes, alloc, users, kept = [], [], [], []
-        for b in self._touched(nodes):
-            creator = self.creator[b]
-            mask = 0
-            later = self.output[b]
-            for u in self.users[b]:
-                if u in local:
-                    mask |= 1 << local[u]
-                elif position[u] >= hi:
-                    later = True
+        for b, mask, allocated_before, later in self._buffers(nodes, local, lo, hi):
             sizes.append(self.sizes[b])
-            alloc.append(0 if creator < 0 or position[creator] < lo else 1 << local[creator])
+            alloc.append(0 if allocated_before else 1 << local[self.creator[b]])
             users.append(mask)
             kept.append(later)
         if lo == 0:  # graph inputs no node reads: live at the first step only
@@ -94,33 +81,38 @@ class OrderView:
         """
         nodes = tuple(self.order[lo:hi])
         local = {v: i for i, v in enumerate(nodes)}
-        position = self.position
         sizes, alloc, users, kept = [], [], [], []
-        for b in self._touched(nodes):
-            creator = self.creator[b]
-            mask = 0
-            later = self.output[b]
-            for u in self.users[b]:
-                if u in local:
-                    mask |= 1 << local[u]
-                elif position[u] >= seg_hi:
-                    later = True
+        for b, mask, allocated_before, later in self._buffers(nodes, local, seg_lo, seg_hi):
             sizes.append(self.sizes[b])
-            alloc.append(0 if creator < 0 or position[creator] < seg_lo else mask)
+            alloc.append(0 if allocated_before else mask)
             users.append(mask)
             kept.append(later)
-        direct = self._preds(nodes, local)
         closed = [0] * len(nodes)
-        for i, preds in enumerate(direct):
+        for i, preds in enumerate(self._preds(nodes, local)):
             acc = 0
-            p = preds
-            while p:
-                low = p & -p
+            while preds:
+                low = preds & -preds
                 acc |= closed[low.bit_length() - 1] | low
-                p ^= low
+                preds ^= low
             closed[i] = acc
         return MemModel(tuple(self.problem.node_names[v] for v in nodes), tuple(closed),
                         tuple(sizes), tuple(alloc), tuple(users), tuple(kept))
+
+    def _buffers(self, nodes: Sequence[int], local: dict[int, int], lo: int, hi: int):
+        """Per buffer ``nodes`` touch (with bytes): its index, the mask of its users among them,
+        whether it was allocated before step ``lo``, and whether it is kept or read at ``hi`` or later."""
+        touches, sizes, position = self.problem.touches, self.sizes, self.position
+        for b in dict.fromkeys(b for v in nodes for b in touches[v]):
+            if not sizes[b]:
+                continue
+            mask, later = 0, self.output[b]
+            for u in self.users[b]:
+                if u in local:
+                    mask |= 1 << local[u]
+                elif position[u] >= hi:
+                    later = True
+            creator = self.creator[b]
+            yield b, mask, creator < 0 or position[creator] < lo, later
 
     def _preds(self, nodes: Sequence[int], local: dict[int, int]) -> tuple[int, ...]:
         preds = self.problem.preds
