@@ -12,8 +12,8 @@ solved exactly or bounded by the same search. Its optimum is a lower bound on th
 Windows are tried around the step the order search stuck at, then around the highest steps,
 until ``STALE_WINDOWS`` in a row have not raised the bound.
 
-Everything is charged to the work budget: each window model costs its node count, each search
-what it generates, so the result does not depend on the machine.
+Everything is charged to the work budget: each window model costs ``SETUP_UNITS_PER_NODE`` per
+node, each search what it generates, so the result does not depend on the machine.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from edgemem.memory.schedule.optimal.work import Work
 WINDOWS = (40, 90, 160, 250)  # nodes per window: the first size, then larger ones where it fails
 BOUND_WINDOWS = (90, 160, 40, 250)  # relaxed windows: mid-size first (tighter than 40, still solvable)
 WINDOW_UNITS = 40_000  # at most per exact window search
+SETUP_UNITS_PER_NODE = 15  # building a window's model and search costs about this many search steps per node
 ORDER_SHARE = 0.5  # of the budget: improving the order; the rest: the bound
 STALE_WINDOWS = 6  # relaxed windows in a row that do not raise the bound end the bound search
 
@@ -66,7 +67,7 @@ def _improve_order(view: OrderView, lo: int, hi: int, goal: int, work: Work):
                 if view.peak(wlo, whi) < peak:
                     break  # an earlier window already lowered this region
                 sub, nodes = view.window_model(wlo, whi)
-                work.charge(sub.n)
+                work.charge(sub.n * SETUP_UNITS_PER_NODE)
                 search = UnitSearch(sub, coarsen(sub, range(sub.n)))
                 outcome = minimize(search, view.peak(wlo, whi), Work(min(WINDOW_UNITS, work.left()), work.clock, work))
                 states += outcome.states
@@ -111,7 +112,7 @@ def _bound(view: OrderView, lo: int, hi: int, peak: int, stuck: int | None, work
                 continue
             tried.add((wlo, whi))
             sub = view.relaxed_model(wlo, whi, lo, hi)
-            work.charge(sub.n)
+            work.charge(sub.n * SETUP_UNITS_PER_NODE)
             search = UnitSearch(sub, coarsen(sub, range(sub.n)))
             outcome = search.run(peak + 1, Work(min(WINDOW_UNITS, work.left()), work.clock, work))
             states += outcome.states
