@@ -61,7 +61,7 @@ def decide(search: UnitSearch, cap: int, work: Work) -> tuple[tuple[int, ...] | 
     opened_before: set[int] = set()  # sets reached by one move, before their forced moves
     expanded = generated = 0
     profile, close, ready_after, unit_mask = search.profile, search.close, search._ready_after, search.unit_mask
-    affected, profiles, depends = search.affected, search.profiles, search.unit_depends
+    affected, profiles, depends, forcable = search.affected, search.profiles, search.unit_depends, search.forcable
     while stack:
         udone, ready, done, mem = stack.pop()
         if udone == everything:
@@ -90,8 +90,11 @@ def decide(search: UnitSearch, cap: int, work: Work) -> tuple[tuple[int, ...] | 
             ready2 = ready_after(ready, i, opened)
             # the parent is closed: only units it readied or whose buffers unit i touched can have
             # become forced, unless the live bytes dropped (then any freeing unit may fit)
-            check = -1 if residual < 0 else (ready2 & ~ready) | affected[i]
-            udone2, ready2, done2, mem2, forced = close(opened, ready2, done | unit_mask[i], cap, mem + residual, check)
+            check = (ready2 if residual < 0 else (ready2 & ~ready) | affected[i]) & forcable
+            if check:
+                udone2, ready2, done2, mem2, forced = close(opened, ready2, done | unit_mask[i], cap, mem + residual, check)
+            else:  # nothing can have become forced
+                udone2, done2, mem2, forced = opened, done | unit_mask[i], mem + residual, ()
             if udone2 in parent:
                 continue
             parent[udone2] = (udone, (i, *forced))
