@@ -30,7 +30,7 @@ from edgemem.memory.schedule.optimal.view import OrderView
 from edgemem.memory.schedule.optimal.work import Work
 
 MODEL_MAX_NODES = 2000  # larger segments are only ever modelled window by window
-LARGE_SEGMENT_SHARE = 0.05  # of its budget, for a segment only windows can work on: they rarely pay for more
+LARGE_SEGMENT_SHARE = 0.5  # of its budget, for a segment only windows can work on: the rest would rarely pay
 EXACT_MAX_UNITS = 400  # larger segments go to the window search
 CPSAT_MAX_NODES = 400
 BEAM_SHARE = 0.05  # of the segment's budget

@@ -30,7 +30,7 @@ from edgemem.memory.schedule.optimal.work import Work
 
 WINDOWS = (40, 90, 160, 250)  # nodes per window: the first size, then larger ones where it fails
 BOUND_WINDOWS = (90, 160, 40, 250)  # relaxed windows: mid-size first (tighter than 40, still solvable)
-WINDOW_UNITS = 40_000  # at most per exact window search
+WINDOW_UNITS = 10_000  # at most per window search
 SETUP_UNITS_PER_NODE = 15  # building a window's model and search costs about this many search steps per node
 ORDER_SHARE = 0.5  # of the budget: improving the order; the rest: the bound
 STALE_WINDOWS = 6  # relaxed windows in a row that do not raise the bound end the bound search
