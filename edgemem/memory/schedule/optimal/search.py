@@ -8,9 +8,8 @@ is a maximum, so f never decreases along a path and the first complete state pop
 
 * branch and bound: a state whose f reaches the incumbent's peak (the best heuristic order, or
   a better complete order found on the way) is dropped;
-* the bound on what is to come: when a node v runs, its own buffers are live, and so is every
-  buffer allocated before it (by a node already run or by an ancestor of v) that a
-  descendant of v still reads (``bounds.cut``);
+* the bound: when a node v runs, its own buffers are live, and so is every buffer allocated
+  before it in every order that a descendant of v reads (``cut_bound``), whatever the order;
 * forced moves: a ready unit that frees at least what it allocates and stays under the peak
   reached so far is run at once; moving it earlier in any order lowers every step in between,
   so no optimal order is lost, and the states in between are never created;
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from edgemem.memory.schedule.optimal.coarsen import Unit, touches_of
-from edgemem.memory.schedule.optimal.cut_bound import CutBound
+from edgemem.memory.schedule.optimal.cut_bound import static_bound
 from edgemem.memory.schedule.optimal.model import MemModel, bits
 from edgemem.memory.schedule.optimal.work import Work
 
@@ -98,9 +97,9 @@ class UnitSearch:
         self.profiles: list[dict] = [{} for _ in self.units]
         self.affected = [sum(1 << j for j, dep in enumerate(self.unit_depends) if dep & mask) for mask in self.unit_mask]
         self.forcable = sum(1 << i for i, u in enumerate(self.units) if self._maybe_forced(u))
-        cut = CutBound(model, touches, order if order is not None else range(n))
+        must_live = static_bound(model, touches, order if order is not None else range(n))
         kept = model.base_bytes + sum(s for s, k in zip(model.sizes, model.kept) if k)
-        self.static_bound = max(cut.static_bound, kept if n else 0)
+        self.static_bound = max(must_live, kept if n else 0)
 
     def _maybe_forced(self, unit: Unit) -> bool:
         """False when the unit allocates more than it can possibly free (never a forced move)."""
