@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgemem.memory.lifetimes import Lifetimes
-from edgemem.memory.placement.plan import ArenaPlan
+from edgemem.memory.arena import ArenaPlan
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from edgemem.memory.bounds import order_lower_bound
 from edgemem.memory.convention import Convention
 from edgemem.memory.liveness import lifetimes_from_order, live_profile, peak_of_order
 from edgemem.memory.placement import ALGORITHMS
-from edgemem.memory.placement.plan import ArenaPlan
+from edgemem.memory.arena import ArenaPlan
 from edgemem.memory.problem import problem_from_graph
 from edgemem.memory.schedule import STRATEGIES, ScheduleContext
 from edgemem.memory.verify import check_plan

@@ -19,7 +19,8 @@ import math
 
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement import greedy_by_size
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, live_bound, plan_from_offsets
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes, live_bound, plan_from_offsets
 
 DETERMINISTIC_S = 2.0  # CP-SAT's deterministic time, about seconds of work on one core
 FEASIBILITY_SHARE = 0.4  # of the budget: packing at the padded live bound

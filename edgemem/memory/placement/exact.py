@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement import greedy_by_size
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, plan_from_offsets
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes, plan_from_offsets
 
 MAX_BUFFERS = 8
 MAX_STEPS = 50_000  # placements tried, over all groups

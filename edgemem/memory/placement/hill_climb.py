@@ -15,7 +15,8 @@ import random
 from typing import Sequence
 
 from edgemem.memory.lifetimes import Lifetimes
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, live_bound, place_in_sequence, plan_from_offsets
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes, live_bound, place_in_sequence, plan_from_offsets
 
 ITERATIONS = 200
 MAX_PLACEMENTS = 200_000  # iterations x buffers

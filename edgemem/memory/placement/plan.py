@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from edgemem.memory.arena import ArenaPlan
 from edgemem.memory.lifetimes import Lifetimes
-
-
-@dataclass(frozen=True)
-class ArenaPlan:
-    algorithm: str
-    offsets: tuple[int, ...]  # per buffer, in Lifetimes order
-    sizes_bytes: tuple[int, ...]  # padded sizes the offsets were computed for
-    arena_bytes: int
 
 
 def aligned_sizes(lifetimes: Lifetimes, alignment_bytes: int) -> list[int]:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement import cpsat, exact, first_fit_by_start, greedy_by_conflicts, greedy_by_size, hill_climb, upstream
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, live_bound
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes, live_bound
+from edgemem.memory.verify import check_plan
 
 MEMBERS = (
     ("greedy_by_size", greedy_by_size.plan),
@@ -34,8 +36,6 @@ HILL_CLIMB_MAX_BUFFERS = 5000  # above this one re-placement is too slow to clim
 
 
 def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    from edgemem.memory.verify import check_plan  # verify imports placement.plan: import late
-
     bound = live_bound(lifetimes, aligned_sizes(lifetimes, alignment_bytes))
     candidates: list[ArenaPlan] = []
     for _, member in MEMBERS:
