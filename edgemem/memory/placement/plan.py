@@ -18,18 +18,22 @@ def aligned_sizes(lifetimes: Lifetimes, alignment_bytes: int) -> list[int]:
 class OverlapIndex:
     """Placed buffers, indexed to find those live at the same time as a new one fast.
 
-    Short-lived buffers are bucketed by blocks of steps (each goes into every block it covers and
-    is reported from the first block the query shares with it, so never twice); long-lived ones
-    (spanning more than ``long_blocks`` blocks, e.g. graph outputs that live to the end) sit in
-    one list, filtered with numpy once it is long. A query costs the buffers of the blocks it
-    covers, never O(steps), so placing a graph whose live set stays bounded is linear.
+    Short-lived buffers are bucketed by blocks of steps: each goes into every block it covers
+    (``covering``) and into the block it starts in (``starting``). A query reads the buffers
+    covering its first block and those starting in each later block it covers, so it meets every
+    overlapping buffer once and never tests one twice. Long-lived ones (spanning more than
+    ``long_blocks`` blocks, e.g. graph outputs that live to the end) sit in one list, filtered
+    with numpy once it is long. A query costs the live set of one block plus the buffers that
+    start inside its lifetime, never O(steps), so placing a graph whose live set stays bounded is
+    linear.
     """
 
     def __init__(self, lifetimes: Lifetimes, block: int = 32, long_blocks: int = 8) -> None:
         self.first, self.last = lifetimes.first_step, lifetimes.last_step
         self.block = block
         self.long_blocks = long_blocks
-        self.buckets: list[list[int]] = [[] for _ in range(lifetimes.steps // block + 1)]
+        self.covering: list[list[int]] = [[] for _ in range(lifetimes.steps // block + 1)]
+        self.starting: list[list[int]] = [[] for _ in range(lifetimes.steps // block + 1)]
         self.long: list[int] = []
         self.long_array = np.empty(max(1, len(lifetimes)), dtype=np.int64)
         self.first_array = np.asarray(self.first, dtype=np.int64)
@@ -41,8 +45,9 @@ class OverlapIndex:
             self.long_array[len(self.long)] = b
             self.long.append(b)
             return
+        self.starting[lo].append(b)
         for k in range(lo, hi + 1):
-            self.buckets[k].append(b)
+            self.covering[k].append(b)
 
     def overlapping(self, b: int) -> list[int]:
         """Placed buffers live at some step of ``b``'s lifetime."""
@@ -53,11 +58,12 @@ class OverlapIndex:
             found = longs[(self.first_array[longs] <= hi) & (self.last_array[longs] >= lo)].tolist()
         else:
             found = [o for o in self.long if first[o] <= hi and last[o] >= lo]
-        start_block = lo // block
-        for k in range(start_block, hi // block + 1):
-            for o in self.buckets[k]:
-                if first[o] <= hi and last[o] >= lo and max(start_block, first[o] // block) == k:
-                    found.append(o)
+        start_block, end_block = lo // block, hi // block
+        found += [o for o in self.covering[start_block] if first[o] <= hi and last[o] >= lo]
+        for k in range(start_block + 1, end_block):  # these start after lo and before hi
+            found += self.starting[k]
+        if end_block > start_block:
+            found += [o for o in self.starting[end_block] if first[o] <= hi]
         return found
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 
-
 @dataclass(frozen=True)
 class MemModel:
     names: tuple[str, ...]  # node names, for messages
@@ -29,6 +28,11 @@ class MemModel:
     @property
     def n(self) -> int:
         return len(self.preds)
+
+
+def structure(model: MemModel) -> tuple:
+    """Everything a search's answer depends on (all but the names): equal for repeated blocks."""
+    return (model.preds, model.sizes, model.alloc, model.users, model.kept, model.base_bytes)
 
 
 def bits(mask: int):

@@ -26,6 +26,7 @@ from edgemem.memory.bounds import working_set_bytes
 from edgemem.memory.problem import Problem
 from edgemem.memory.schedule import greedy
 from edgemem.memory.schedule.optimal.improve import MODEL_MAX_NODES, Improved, improve_segment
+from edgemem.memory.schedule.optimal.model import structure
 from edgemem.memory.schedule.optimal.split import segments
 from edgemem.memory.schedule.optimal.view import OrderView
 from edgemem.memory.schedule.optimal.work import Work
@@ -79,7 +80,7 @@ def _solve_once(view: OrderView, lo: int, hi: int, goal: int, work: Work, solved
     if hi - lo > MODEL_MAX_NODES:
         return improve_segment(view, lo, hi, goal, work)
     model, nodes = view.window_model(lo, hi)
-    key = (model.preds, model.sizes, model.alloc, model.users, model.kept, model.base_bytes)
+    key = structure(model)
     before = solved.get(key)
     if before is not None and before.local_order is not None:
         view.replace(lo, hi, model, nodes, before.local_order)

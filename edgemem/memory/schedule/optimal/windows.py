@@ -24,6 +24,7 @@ import numpy as np
 
 from edgemem.memory.schedule.optimal.coarsen import coarsen
 from edgemem.memory.schedule.optimal.decision import minimize
+from edgemem.memory.schedule.optimal.model import structure
 from edgemem.memory.schedule.optimal.search import UnitSearch
 from edgemem.memory.schedule.optimal.view import OrderView
 from edgemem.memory.schedule.optimal.work import Work
@@ -56,6 +57,7 @@ def _improve_order(view: OrderView, lo: int, hi: int, goal: int, work: Work):
     """Re-order windows around the peak until it drops no more; returns the step it stuck at."""
     states = applied = 0
     peak = view.peak(lo, hi)
+    seen: dict[tuple, tuple] = {}  # window model -> what its search found (repeated cells are searched once)
     while peak > goal:
         at_peak = np.flatnonzero(view.profile[lo:hi] == peak) + lo
         for step in _region_centres(at_peak.tolist()):
@@ -67,12 +69,16 @@ def _improve_order(view: OrderView, lo: int, hi: int, goal: int, work: Work):
                 if view.peak(wlo, whi) < peak:
                     break  # an earlier window already lowered this region
                 sub, nodes = view.window_model(wlo, whi)
-                work.charge(sub.n * SETUP_UNITS_PER_NODE)
-                search = UnitSearch(sub, coarsen(sub, range(sub.n)))
-                outcome = minimize(search, view.peak(wlo, whi), Work(min(WINDOW_UNITS, work.left()), work.clock, work))
-                states += outcome.states
-                if outcome.order is not None and outcome.peak < peak:
-                    view.replace(wlo, whi, sub, nodes, outcome.order)
+                key = structure(sub)
+                if key not in seen:
+                    work.charge(sub.n * SETUP_UNITS_PER_NODE)
+                    search = UnitSearch(sub, coarsen(sub, range(sub.n)))
+                    outcome = minimize(search, view.peak(wlo, whi), Work(min(WINDOW_UNITS, work.left()), work.clock, work))
+                    states += outcome.states
+                    seen[key] = (outcome.order, outcome.peak)
+                order, found = seen[key]
+                if order is not None and found < peak:
+                    view.replace(wlo, whi, sub, nodes, order)
                     applied += 1
                     break
             else:
