@@ -39,6 +39,8 @@ def test_randwire_best_order_is_at_least_12_percent_below_the_stored_order(tmp_p
     graph = load_graph(saved(tmp_path, "randwire", randwire(32, 4, 0.75, seed=seed)))
     report = analyze(graph, AnalyzeOptions(time_limit_s=600))
     orders = {o.name: o for o in report.orders}
+    # the search stopped on its work budget (same answer on any machine), not on the 600 s guard
+    assert "time limit" not in orders["optimal"].method
     assert report.best.peak_bytes <= 0.88 * orders["stored"].peak_bytes
     assert report.best.verified and report.best.arena_bytes == report.best.arena_lower_bound_bytes
 
