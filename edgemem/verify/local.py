@@ -1,0 +1,58 @@
+"""Run the measuring process on this machine, ``repeats`` times, each a fresh process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from edgemem.verify.measure import child_environment, summarize
+from edgemem.verify.worker import RESULT_PREFIX
+
+PARTS = ("runtime_baseline", "weights", "session_overhead", "activations", "io_buffers", "process_peak")
+
+
+@dataclass(frozen=True)
+class FreshRuns:
+    """Every fresh process's result and, per part, the median and spread over them."""
+
+    runtime: str
+    results: tuple[dict, ...]
+    summary: dict  # part -> summarize(...) + source
+    errors: tuple[str, ...] = ()
+
+
+class MeasureError(RuntimeError):
+    """The measuring process failed; the message is its one-line reason."""
+
+
+def run_fresh(job: dict, timeout_s: float = 600.0) -> dict:
+    """One fresh measuring process for ``job``; its result document."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "edgemem.verify.worker"], input=json.dumps(job), text=True,
+                              capture_output=True, timeout=timeout_s, env=child_environment())
+    except subprocess.TimeoutExpired:
+        raise MeasureError(f"the measuring process ran past {timeout_s:.0f} s and was killed") from None
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            result = json.loads(line[len(RESULT_PREFIX):])
+            if "error" in result:
+                raise MeasureError(result["error"])
+            return result
+    tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+    raise MeasureError(f"the measuring process ended without a result: {tail[:300]}")
+
+
+def summarize_parts(results: list[dict]) -> dict:
+    summary = {}
+    for part in PARTS:
+        values = [(r["parts"].get(part) or {}).get("bytes") for r in results]
+        sources = sorted({(r["parts"].get(part) or {}).get("source", "unknown") for r in results})
+        summary[part] = dict(summarize(values), source="; ".join(sources))
+    return summary
+
+
+def measure_fresh(job: dict, repeats: int = 3, timeout_s: float = 600.0) -> FreshRuns:
+    results = [run_fresh(job, timeout_s) for _ in range(max(1, repeats))]
+    return FreshRuns(job["runtime"], tuple(results), summarize_parts(results))

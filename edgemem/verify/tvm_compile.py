@@ -1,0 +1,145 @@
+"""Compile an ONNX model with TVM (Relax) once, and read the VM's allocation program from the same
+lowered module the library is built from, so the prediction describes the code that runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgemem.memory.runtime.tvm_program import VmOp, VmProgram
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "float64": 8, "int64": 8, "int32": 4, "int8": 1, "uint8": 1, "bool": 1}
+IGNORED_PACKED = {"vm.builtin.check_tensor_info", "vm.builtin.match_shape", "vm.builtin.check_shape_info",
+                  "vm.builtin.check_prim_value_info", "vm.builtin.check_tuple_info", "vm.builtin.check_func_info"}
+VIEW_PACKED = {"vm.builtin.reshape"}
+
+
+@dataclass(frozen=True)
+class Compiled:
+    library: Path  # the shared library the device loads
+    program: VmProgram
+    target: str
+    tvm_version: str
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("EDGEMEM_CACHE", Path.home() / ".cache" / "edgemem")).expanduser()
+    return root / "tvm-verify"
+
+
+def _shape_bytes(shape, dtype) -> int:
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    return count * DTYPE_BYTES.get(str(dtype), 4)
+
+
+def _workspace(func) -> tuple[int, ...]:
+    """Bytes of the intermediate buffers a legalized TIR kernel allocates in its root block."""
+    block = getattr(func.body, "block", None)
+    if block is None:
+        return ()
+    return tuple(_shape_bytes(b.shape, b.dtype) for b in block.alloc_buffers if b.scope() == "global")
+
+
+class _Reader:
+    """Walks the lowered Relax ``main`` into VM operations."""
+
+    def __init__(self, mod) -> None:
+        from tvm import relax, tirx
+
+        self.relax, self.mod = relax, mod
+        self.kernels = {gv.name_hint: _workspace(f) for gv, f in mod.functions.items() if isinstance(f, tirx.PrimFunc)}
+        self.ids: dict = {}
+        self.ops: list[VmOp] = []
+        self.unknown: list[str] = []
+
+    def oid(self, var) -> int:
+        return self.ids.setdefault(var, len(self.ids))
+
+    def known(self, expr) -> int | None:
+        return self.ids.get(expr) if isinstance(expr, self.relax.Var) else None
+
+    def binding(self, var, value) -> None:
+        relax = self.relax
+        if not isinstance(value, relax.Call):
+            if isinstance(value, relax.Var) and value in self.ids:
+                self.ids[var] = self.ids[value]
+            return
+        op = value.op
+        if isinstance(op, relax.ExternFunc):
+            return self.packed(var, op.global_symbol, value.args)
+        if hasattr(op, "name_hint"):  # a GlobalVar: a TIR kernel in destination-passing style
+            args = tuple(i for i in (self.known(a) for a in value.args) if i is not None)
+            self.ops.append(VmOp("call", args=args, workspace=self.kernels.get(op.name_hint, ()), name=op.name_hint))
+            return
+        self.builtin(var, op.name, value.args)
+
+    def builtin(self, var, name: str, args) -> None:
+        if name == "relax.vm.alloc_storage":
+            self.ops.append(VmOp("storage", self.oid(var), int(args[0].values[0])))
+        elif name == "relax.vm.alloc_tensor":
+            dtype = str(args[3].value) if hasattr(args[3], "value") else "float32"
+            self.ops.append(VmOp("tensor", self.oid(var), _shape_bytes(args[2].values, dtype), self.ids[args[0]]))
+        elif name == "relax.vm.kill_object":
+            target = self.known(args[0])
+            if target is not None:
+                self.ops.append(VmOp("kill", target))
+        elif name != "relax.null_value":
+            self.unknown.append(name)
+
+    def packed(self, var, symbol: str, args) -> None:
+        if symbol in IGNORED_PACKED:
+            return
+        if symbol in VIEW_PACKED:
+            source = self.known(args[0])
+            if source is not None:
+                self.ops.append(VmOp("view", self.oid(var), source=source))
+            return
+        self.unknown.append(symbol)
+
+    def outputs(self, body) -> tuple[int, ...]:
+        relax = self.relax
+        items = body.fields if isinstance(body, relax.Tuple) else [body]
+        return tuple(i for i in (self.known(x) for x in items) if i is not None)
+
+
+def read_program(mod) -> VmProgram:
+    """The VM operations of ``mod['main']`` after the default Relax pipeline."""
+    main = mod["main"]
+    reader = _Reader(mod)
+    for block in main.body.blocks:
+        for binding in block.bindings:
+            reader.binding(binding.var, binding.value)
+    return VmProgram(tuple(reader.ops), reader.outputs(main.body.body), tuple(sorted(set(reader.unknown))))
+
+
+def compile_for_verify(model_path: str | os.PathLike, signature: list[dict], target: str = "llvm") -> Compiled:
+    """Compile (or reuse) the library and its VM program for ``model_path`` at ``signature``."""
+    import onnx
+    import tvm
+    from tvm import relax
+    from tvm.relax.frontend.onnx import from_onnx
+
+    model_path = Path(model_path)
+    digest = hashlib.sha256(model_path.read_bytes())
+    digest.update(json.dumps([signature, target, tvm.__version__], sort_keys=True).encode())
+    base = cache_dir() / digest.hexdigest()[:32]
+    library, program_file = base.with_suffix(".so"), base.with_suffix(".program.pickle")
+    if library.exists() and program_file.exists():
+        return Compiled(library, pickle.loads(program_file.read_bytes()), target, tvm.__version__)
+    mod = from_onnx(onnx.load(str(model_path)), shape_dict={s["name"]: s["shape"] for s in signature})
+    with tvm.target.Target(target):
+        lowered = relax.get_pipeline("default")(mod)
+    program = read_program(lowered)
+    executable = tvm.compile(lowered, target=target, relax_pipeline=None)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    tmp = base.with_suffix(f".tmp{os.getpid()}.so")
+    executable.export_library(str(tmp))
+    os.replace(tmp, library)
+    program_file.write_bytes(pickle.dumps(program))
+    return Compiled(library, program, target, tvm.__version__)
