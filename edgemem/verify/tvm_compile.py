@@ -7,13 +7,14 @@ import hashlib
 import json
 import os
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgemem.memory.runtime.tvm_program import VmOp, VmProgram
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "float64": 8, "int64": 8, "int32": 4, "int8": 1, "uint8": 1, "bool": 1}
-IGNORED_PACKED = {"vm.builtin.check_tensor_info", "vm.builtin.match_shape", "vm.builtin.check_shape_info",
+IGNORED_PACKED = {"vm.builtin.check_tensor_info", "vm.builtin.match_shape", "vm.builtin.check_shape_info", "vm.builtin.shape_of",
                   "vm.builtin.check_prim_value_info", "vm.builtin.check_tuple_info", "vm.builtin.check_func_info"}
 VIEW_PACKED = {"vm.builtin.reshape"}
 
@@ -38,22 +39,33 @@ def _shape_bytes(shape, dtype) -> int:
     return count * DTYPE_BYTES.get(str(dtype), 4)
 
 
-def _workspace(func) -> tuple[int, ...]:
-    """Bytes of the intermediate buffers a legalized TIR kernel allocates in its root block."""
-    block = getattr(func.body, "block", None)
-    if block is None:
-        return ()
-    return tuple(_shape_bytes(b.shape, b.dtype) for b in block.alloc_buffers if b.scope() == "global")
+WORKSPACE_CALL = re.compile(r"TVMBackendAllocWorkspace\(\s*\d+\s*,\s*[^,]+,\s*T\.u?int64\((\d+)\)")
+
+
+def workspaces(mod, target) -> dict[str, tuple[int, ...]]:
+    """Per TIR kernel, the workspace requests (bytes, in order) left after TVM's own TIR lowering:
+    the build pipeline compacts and merges intermediate buffers, and keeps the small ones on the
+    stack, so the requests are read from the lowered kernels rather than from the legalized ones."""
+    import tvm
+    from tvm import tirx
+
+    kernels = tvm.IRModule({gv: f for gv, f in mod.functions.items() if isinstance(f, tirx.PrimFunc)})
+    target = tvm.target.Target(target)
+    kernels = tirx.transform.BindTarget(target.with_host(target))(kernels)
+    lower, finalize_host, _ = tirx.get_tir_pipeline("default")
+    with target:
+        lowered = finalize_host()(lower(kernels))
+    return {gv.name_hint: tuple(int(n) for n in WORKSPACE_CALL.findall(f.script())) for gv, f in lowered.functions.items()}
 
 
 class _Reader:
     """Walks the lowered Relax ``main`` into VM operations."""
 
-    def __init__(self, mod) -> None:
-        from tvm import relax, tirx
+    def __init__(self, mod, kernels: dict[str, tuple[int, ...]]) -> None:
+        from tvm import relax
 
         self.relax, self.mod = relax, mod
-        self.kernels = {gv.name_hint: _workspace(f) for gv, f in mod.functions.items() if isinstance(f, tirx.PrimFunc)}
+        self.kernels = kernels
         self.ids: dict = {}
         self.ops: list[VmOp] = []
         self.unknown: list[str] = []
@@ -108,10 +120,10 @@ class _Reader:
         return tuple(i for i in (self.known(x) for x in items) if i is not None)
 
 
-def read_program(mod) -> VmProgram:
+def read_program(mod, target: str = "llvm") -> VmProgram:
     """The VM operations of ``mod['main']`` after the default Relax pipeline."""
     main = mod["main"]
-    reader = _Reader(mod)
+    reader = _Reader(mod, workspaces(mod, target))
     for block in main.body.blocks:
         for binding in block.bindings:
             reader.binding(binding.var, binding.value)
@@ -135,7 +147,7 @@ def compile_for_verify(model_path: str | os.PathLike, signature: list[dict], tar
     mod = from_onnx(onnx.load(str(model_path)), shape_dict={s["name"]: s["shape"] for s in signature})
     with tvm.target.Target(target):
         lowered = relax.get_pipeline("default")(mod)
-    program = read_program(lowered)
+    program = read_program(lowered, target)
     executable = tvm.compile(lowered, target=target, relax_pipeline=None)
     base.parent.mkdir(parents=True, exist_ok=True)
     tmp = base.with_suffix(f".tmp{os.getpid()}.so")

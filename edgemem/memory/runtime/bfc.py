@@ -44,6 +44,7 @@ class Chunk:
     region: int
     in_use: bool = False
     requested: int = 0
+    stream: str | None = None  # the stream that last used the chunk; chunks of different streams never merge
     prev: "Chunk | None" = None
     next: "Chunk | None" = None
 
@@ -86,12 +87,13 @@ class Arena:
         entries = self.bins[bin_of(chunk.size)]
         del entries[bisect.bisect_left(entries, (chunk.size, chunk.ptr))]
 
-    def _find(self, size: int) -> Chunk | None:
+    def _find(self, size: int, stream: str | None) -> Chunk | None:
         for b in range(bin_of(size), NUM_BINS):
             entries = self.bins[b]
-            i = bisect.bisect_left(entries, (size, -1))
-            if i < len(entries):
-                return self.chunks[entries[i][1]]
+            for i in range(bisect.bisect_left(entries, (size, -1)), len(entries)):
+                chunk = self.chunks[entries[i][1]]
+                if chunk.stream is None or chunk.stream == stream:
+                    return chunk
         return None
 
     def _extend_bytes(self, size: int) -> int:
@@ -126,24 +128,28 @@ class Arena:
             if count > 0:
                 self.touched.update(range((ptr + offset) // PAGE_BYTES, (ptr + offset + count - 1) // PAGE_BYTES + 1))
 
-    def alloc(self, num_bytes: int, written: tuple[tuple[int, int], ...] | None = None) -> int | None:
-        """Hand out a chunk for ``num_bytes``; ``written`` says which bytes the caller writes (all by default)."""
+    def alloc(self, num_bytes: int, written: tuple[tuple[int, int], ...] | None = None,
+              stream: str | None = None) -> int | None:
+        """Hand out a chunk for ``num_bytes``; ``written`` says which bytes the caller writes (all by
+        default); ``stream`` tags the chunk (a free chunk is reused only by its own stream or when untagged)."""
         if num_bytes <= 0:
             return None
         size = rounded(num_bytes)
-        chunk = self._find(size)
+        chunk = self._find(size, stream)
         if chunk is None:
             self._extend(size)
-            chunk = self._find(size)
+            chunk = self._find(size, stream)
         self._remove_free(chunk)
         if chunk.size >= 2 * size:
-            rest = Chunk(chunk.ptr + size, chunk.size - size, chunk.region, prev=chunk, next=chunk.next)
+            rest = Chunk(chunk.ptr + size, chunk.size - size, chunk.region, prev=chunk, next=chunk.next, stream=chunk.stream)
             if chunk.next is not None:
                 chunk.next.prev = rest
             chunk.next, chunk.size = rest, size
             self.chunks[rest.ptr] = rest
             self._insert_free(rest)
         chunk.in_use, chunk.requested = True, num_bytes
+        if chunk.stream is None:
+            chunk.stream = stream
         self.in_use_bytes += chunk.size
         self.requested_in_use_bytes += num_bytes
         self.peak_in_use_bytes = max(self.peak_in_use_bytes, self.in_use_bytes)
@@ -159,11 +165,11 @@ class Arena:
         self.in_use_bytes -= chunk.size
         self.requested_in_use_bytes -= chunk.requested
         nxt = chunk.next
-        if nxt is not None and not nxt.in_use:
+        if nxt is not None and not nxt.in_use and nxt.stream == chunk.stream:
             self._remove_free(nxt)
             self._merge(chunk, nxt)
         prev = chunk.prev
-        if prev is not None and not prev.in_use:
+        if prev is not None and not prev.in_use and prev.stream == chunk.stream:
             self._remove_free(prev)
             self._merge(prev, chunk)
             chunk = prev

@@ -38,6 +38,14 @@ CONV_PANEL_ELEMENTS = SGEMM_STRIDE_N * SGEMM_STRIDE_K  # MLAS_CONV_WORKING_BUFFE
 SGEMM_THREAD_COMPLEXITY = 64 * 1024
 MAXIMUM_THREAD_COUNT = 16
 STRIDE_N_THREAD_ALIGN = 16
+STREAM_TAGGED_OPS = frozenset({"Shape"})
+SESSION_STREAM = None
+
+
+def output_stream(op_type: str) -> str | None:
+    """The arena stream a kernel's outputs are tagged with (None for most kernels on the CPU
+    provider); a tagged free chunk is reused only by its stream and never merges with others."""
+    return op_type if op_type in STREAM_TAGGED_OPS else None
 
 
 def conv_segments(filters: int, output_size: int, k: int, threads: int) -> list[int]:

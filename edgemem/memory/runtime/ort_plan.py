@@ -124,7 +124,9 @@ def plan_trace(graph: Graph, order: tuple[int, ...], threads: int = 1, static: f
     for name, origin in buffer.items():
         if origin in members:
             members[origin].append(name)
-    blocks = [Block(name, graph.tensors[name].size_bytes, kind[name], tuple(members[name])) for name in origins]
+    producers = {n.name: n.op_type for n in graph.nodes}
+    blocks = [Block(name, graph.tensors[name].size_bytes, kind[name], tuple(members[name]),
+                    stream=ort_kernels.output_stream(producers[graph.tensors[name].producer])) for name in origins]
     last_reader: dict[str, int] = {}
     for step, i in enumerate(order):
         for name in graph.nodes[i].inputs:
@@ -152,6 +154,6 @@ def plan_trace(graph: Graph, order: tuple[int, ...], threads: int = 1, static: f
     for node in graph.nodes:  # session creation walks the nodes in file order
         size = ort_kernels.prepack_bytes(graph, node)
         if size:
-            blocks.append(Block(f"{node.name}:prepacked", size, "prepacked"))
+            blocks.append(Block(f"{node.name}:prepacked", size, "prepacked", stream=ort_kernels.SESSION_STREAM))
             prepacked.append(len(blocks) - 1)
     return Trace(tuple(blocks), tuple(steps), unread, outputs, tuple(prepacked))

@@ -34,7 +34,8 @@ def _one_run(arena: Arena, trace: Trace, record: bool) -> tuple[list[int], list[
     in_use, peaks = [], []
     for step in trace.steps:
         for b in step.allocate:
-            ptr[b] = arena.alloc(trace.blocks[b].size_bytes, trace.blocks[b].written)
+            block = trace.blocks[b]
+            ptr[b] = arena.alloc(block.size_bytes, block.written, block.stream)
         peak = arena.peak_in_use_bytes
         scratch = [b for b in step.release if trace.blocks[b].kind == "scratch"]
         for b in scratch:

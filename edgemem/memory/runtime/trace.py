@@ -19,6 +19,7 @@ class Block:
     kind: str
     tensors: tuple[str, ...] = ()
     written: tuple[tuple[int, int], ...] | None = None  # (offset, bytes) the kernel writes; None: all of it
+    stream: str | None = None  # allocator stream tag (ONNX Runtime's Shape outputs carry one)
 
 
 @dataclass(frozen=True, slots=True)
