@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from edgemem.graph.types import Graph
 from edgemem.memory.runtime.ort_order import EXECUTION_ORDERS, execution_order
 from edgemem.memory.runtime.ort_plan import plan_trace
-from edgemem.memory.runtime.prediction import Part, RuntimeBaseline, RuntimePrediction, Setting
+from edgemem.memory.runtime.prediction import (Part, RuntimeBaseline, RuntimePrediction, Setting, baseline_part, io_part,
+                                               session_part)
 from edgemem.memory.runtime.replay import replay_bfc
 from edgemem.memory.runtime.trace import Trace
 
@@ -92,42 +93,39 @@ def arena_figures(trace: Trace, settings: OrtSettings) -> dict:
     return {"replay": full, "resident_without_scratch_bytes": without_scratch.resident_bytes}
 
 
+def largest_initializer(graph: Graph) -> int:
+    return max((t.size_bytes for t in graph.tensors.values() if t.kind == "weight"), default=0)
+
+
 def predict_onnxruntime(graph: Graph, settings: OrtSettings = OrtSettings(), baseline: RuntimeBaseline = RuntimeBaseline(),
                         static_names: frozenset[str] | None = None) -> RuntimePrediction:
     """What ONNX Runtime will hold for ``graph`` with ``settings``, part by part."""
-    unsupported = settings.unsupported()
     order = execution_order(graph, settings.execution_order if settings.execution_order in EXECUTION_ORDERS else "priority")
     trace = plan_trace(graph, order, settings.threads, static_names)
     figures = arena_figures(trace, settings)
     replay = figures["replay"]
-    run_regions = list(replay.region_sizes[replay.session_regions:])
-    bookkeeping = bookkeeping_bytes(run_regions)
+    bookkeeping = bookkeeping_bytes(list(replay.region_sizes[replay.session_regions:]))
     session_bookkeeping = bookkeeping_bytes(list(replay.region_sizes[:replay.session_regions]))
     tensors = figures["resident_without_scratch_bytes"]
-    first_run = baseline.first_run_bytes
-    scratch = None if first_run is None else replay.resident_bytes - tensors + bookkeeping + first_run
-    how_scratch = (f"kernel scratch pages {replay.resident_bytes - tensors} B + arena bookkeeping {bookkeeping} B "
-                   f"+ first-run runtime memory ({baseline.source})" if first_run is not None
-                   else "unknown: the device profile has no first-run figure for onnxruntime")
+    kernel_scratch = replay.resident_bytes - tensors
+    scratch = None if baseline.first_run_bytes is None else kernel_scratch + bookkeeping + baseline.first_run_bytes
     parts = (
-        Part("runtime_baseline", baseline.import_bytes, f"RSS after importing onnxruntime ({baseline.source})"),
+        baseline_part(baseline, "onnxruntime"),
         Part("weights", graph.weights_bytes, "initializer bytes in the model"),
-        Part("session_overhead", _session(baseline, replay.prepacked_resident_bytes + session_bookkeeping),
-             f"session of a trivial model ({baseline.source}) + {replay.prepacked_resident_bytes} B of weights repacked "
-             f"into the arena + {session_bookkeeping} B of its bookkeeping"),
+        session_part(baseline, len(graph.nodes), replay.prepacked_resident_bytes + session_bookkeeping, "onnxruntime",
+                     f" + {replay.prepacked_resident_bytes} B of weights repacked into the arena"),
         Part("activations", tensors, f"BFC arena pages written by the tensors over {RUNS} runs (outputs included)"),
-        Part("scratch", scratch, how_scratch),
-        Part("io_buffers", sum(graph.tensors[n].size_bytes for n in graph.inputs), "input arrays the caller passes (not copied)"),
+        Part("scratch", scratch, f"kernel scratch pages {kernel_scratch} B + arena bookkeeping {bookkeeping} B + first-run "
+             f"runtime memory ({baseline.source})" if scratch is not None else
+             "unknown: no calibrated first-run figure for onnxruntime"),
+        io_part(sum(graph.tensors[n].size_bytes for n in graph.inputs), baseline),
     )
-    notes = tuple(f"not modelled: {p}; the prediction assumes the default instead" for p in unsupported)
+    notes = tuple(f"not modelled: {p}; the prediction assumes the default instead" for p in settings.unsupported())
     details = {"arena_reserved_bytes": replay.reserved_bytes, "arena_peak_in_use_bytes": replay.peak_in_use_bytes,
                "arena_peak_requested_bytes": replay.peak_requested_bytes, "arena_resident_bytes": replay.resident_bytes,
                "arena_regions": list(replay.region_sizes), "bookkeeping_bytes": bookkeeping,
                "output_bytes": trace.bytes_of("output"), "resident_per_run": list(replay.resident_per_run),
-               "in_use_per_step": list(replay.in_use_per_step), "buffers": len([b for b in trace.blocks if b.kind != "scratch"])}
+               "in_use_per_step": list(replay.in_use_per_step), "load_transient_bytes": largest_initializer(graph),
+               "buffers": len([b for b in trace.blocks if b.kind != "scratch"])}
     return RuntimePrediction("onnxruntime", describe_settings(settings), tuple(graph.nodes[i].name for i in order),
                              "replayed ONNX Runtime's GraphViewer order", parts, details, notes)
-
-
-def _session(baseline: RuntimeBaseline, prepacked: int) -> int | None:
-    return None if baseline.session_bytes is None else baseline.session_bytes + prepacked

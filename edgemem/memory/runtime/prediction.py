@@ -28,10 +28,13 @@ class Part:
 
 @dataclass(frozen=True)
 class RuntimeBaseline:
-    """What a runtime costs before any model, measured once per device and backend (profiles/)."""
+    """What a runtime costs around any model, measured per device and backend with edgemem's
+    calibration models (profiles/*.toml store it; ``verify`` measures it where none is stored)."""
 
     import_bytes: int | None = None  # RSS once the runtime is imported
-    session_bytes: int | None = None  # RSS growth of creating a session for a trivial model
+    session_bytes: int | None = None  # RSS growth of creating a session for a one-node model
+    per_node_bytes: int | None = None  # further session growth per node
+    inputs_bytes: int | None = None  # RSS growth of preparing inputs, beyond their own bytes (the caller's side)
     first_run_bytes: int | None = None  # memory the first inference of any model touches (stack, heap)
     source: str = "unknown: no measured baseline for this device and backend"
 
@@ -63,3 +66,36 @@ class RuntimePrediction:
         """Every part; None when any part is unknown."""
         values = [p.bytes for p in self.parts]
         return None if None in values else sum(values)
+
+    @property
+    def peak_bytes(self) -> int | None:
+        """The process's peak: loading may briefly hold more than running (``load_transient_bytes``)."""
+        total = self.total_bytes
+        if total is None:
+            return None
+        transient = self.details.get("load_transient_bytes", 0)
+        running = sum(self.part(p).bytes for p in ("io_buffers", "activations", "scratch"))
+        return total - running + max(running, transient)
+
+
+def _plus(value: int | None, extra: int) -> int | None:
+    return None if value is None else value + extra
+
+
+def session_part(baseline: RuntimeBaseline, nodes: int, extra_bytes: int, runtime: str, extra_how: str = "") -> Part:
+    """Session overhead: a one-node session, a per-node cost (both calibrated), plus ``extra_bytes``."""
+    if baseline.session_bytes is None or baseline.per_node_bytes is None:
+        return Part("session_overhead", None, f"unknown: no calibrated session figures for {runtime} ({baseline.source})")
+    value = baseline.session_bytes + baseline.per_node_bytes * max(0, nodes - 1) + extra_bytes
+    return Part("session_overhead", value, f"one-node session {baseline.session_bytes} B + {baseline.per_node_bytes} B "
+                f"x {max(0, nodes - 1)} more nodes ({baseline.source}){extra_how}")
+
+
+def io_part(input_bytes: int, baseline: RuntimeBaseline) -> Part:
+    how = f"input arrays {input_bytes} B + the caller's preparation of them ({baseline.source})"
+    return Part("io_buffers", _plus(baseline.inputs_bytes, input_bytes), how if baseline.inputs_bytes is not None
+                else "unknown: no calibrated figure for preparing inputs")
+
+
+def baseline_part(baseline: RuntimeBaseline, runtime: str) -> Part:
+    return Part("runtime_baseline", baseline.import_bytes, f"RSS after importing {runtime} ({baseline.source})")

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from edgemem.graph.types import Graph
-from edgemem.memory.runtime.prediction import Part, RuntimeBaseline, RuntimePrediction, Setting
-from edgemem.memory.runtime.tvm_program import VM_ALLOCATORS, VmOp, VmProgram
+from edgemem.memory.runtime.prediction import (Part, RuntimeBaseline, RuntimePrediction, Setting, baseline_part, io_part,
+                                               session_part)
+from edgemem.memory.runtime.tvm_program import VM_ALLOCATORS, VmProgram
 from edgemem.memory.runtime.tvm_replay import replay_program
 
 RUNS = 3
@@ -52,24 +53,20 @@ def predict_tvm(graph: Graph, program: VmProgram, settings: TvmSettings = TvmSet
     kernel_scratch = full.peak_resident_bytes - storages.peak_resident_bytes
     scratch = None if first_run is None else kernel_scratch + first_run
     parts = (
-        Part("runtime_baseline", baseline.import_bytes, f"RSS after importing tvm ({baseline.source})"),
+        baseline_part(baseline, "tvm"),
         Part("weights", graph.weights_bytes, "initializer bytes in the model (constants of the compiled module)"),
-        Part("session_overhead", baseline.session_bytes, f"loading a trivial compiled module ({baseline.source})"),
+        session_part(baseline, len(program.kernels), 0, "tvm"),
         Part("activations", storages.peak_resident_bytes,
              f"pages written in the VM's {settings.allocator} storages over {RUNS} runs (outputs included)"),
         Part("scratch", scratch, f"kernel workspace pool {kernel_scratch} B + first-run runtime memory ({baseline.source})"
              if first_run is not None else "unknown: the device profile has no first-run figure for tvm"),
-        Part("io_buffers", sum(graph.tensors[n].size_bytes for n in graph.inputs), "input tensors the caller creates"),
+        io_part(sum(graph.tensors[n].size_bytes for n in graph.inputs), baseline),
     )
     notes = tuple(f"the program has operations edgemem does not account for: {name}" for name in program.unknown)
     details = {"storages": sum(1 for op in program.ops if op.kind == "storage"),
                "storage_bytes_planned": program.storage_bytes, "storage_bytes_created": full.storage_created_bytes,
                "workspace_peak_bytes": full.workspace_peak_bytes, "output_bytes": full.output_bytes,
-               "resident_per_run": list(full.resident_per_run), "kernels": len(program.kernels)}
+               "resident_per_run": list(full.resident_per_run), "kernels": len(program.kernels),
+               "load_transient_bytes": max((t.size_bytes for t in graph.tensors.values() if t.kind == "weight"), default=0)}
     return RuntimePrediction("tvm", describe_settings(settings), program.kernels,
                              "the compiled Relax program's kernel calls (the ONNX file's node order)", parts, details, notes)
-
-
-def storage_op(target: int, size_bytes: int) -> VmOp:
-    """A storage allocation (helper for building programs in tests and examples)."""
-    return VmOp("storage", target, size_bytes)
