@@ -11,8 +11,14 @@ from edgemem.verify.local import measure_fresh
 ZERO = RuntimeBaseline(session_bytes=0, per_node_bytes=0, inputs_bytes=0, first_run_bytes=0, import_bytes=0)
 
 
+NUMPY_TYPES = {"FLOAT": "float32", "FLOAT16": "float16", "DOUBLE": "float64", "INT64": "int64", "INT32": "int32",
+               "INT8": "int8", "UINT8": "uint8", "BOOL": "bool"}
+
+
 def signature(graph) -> list[dict]:
-    return [{"name": n, "shape": list(graph.tensors[n].shape), "dtype": "float32"} for n in graph.inputs]
+    """The graph's inputs as the measuring process makes them: name, static shape, numpy dtype."""
+    return [{"name": n, "shape": list(graph.tensors[n].shape), "dtype": NUMPY_TYPES.get(graph.tensors[n].dtype, "float32")}
+            for n in graph.inputs]
 
 
 def job_for(runtime: str, graph, path: str, settings: dict, library: str | None = None, runs: int = 3) -> dict:

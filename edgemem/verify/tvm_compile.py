@@ -25,6 +25,43 @@ class Compiled:
     program: VmProgram
     target: str
     tvm_version: str
+    notes: tuple[str, ...] = ()
+
+
+class TvmCompileError(RuntimeError):
+    """TVM could not import or compile the model; the message is one line."""
+
+
+def folded_copy(model):
+    """The model with its constant subgraphs evaluated (onnxslim, no fusions)."""
+    import contextlib
+    import io
+    import logging
+
+    import onnxslim
+    from onnxslim.argparser import DEFAULT_FUSION_PATTERNS
+
+    logging.getLogger("onnxslim").setLevel(logging.CRITICAL)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return onnxslim.slim(model, skip_fusion_patterns=list(DEFAULT_FUSION_PATTERNS), model_check=False)
+
+
+def import_relax(model, signature: list[dict]):
+    """TVM's ONNX frontend on the model; when it rejects the file (dynamic pads, shape subgraphs it
+    cannot follow), once more on a constant-folded copy. Returns (module, notes)."""
+    from tvm.relax.frontend.onnx import from_onnx
+
+    shapes = {s["name"]: s["shape"] for s in signature}
+    try:
+        return from_onnx(model, shape_dict=shapes), ()
+    except Exception as exc:  # the frontend raises ValueError, TVMError, KeyError ...
+        first = " ".join(str(exc).split())[:200] or type(exc).__name__
+    try:
+        folded = folded_copy(model)
+        return from_onnx(folded, shape_dict=shapes), (f"constants folded before TVM's frontend, which rejected the file: {first}",)
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise TvmCompileError(f"TVM cannot import this model: {first}; after folding constants: {reason}") from None
 
 
 def cache_dir() -> Path:
@@ -135,7 +172,6 @@ def compile_for_verify(model_path: str | os.PathLike, signature: list[dict], tar
     import onnx
     import tvm
     from tvm import relax
-    from tvm.relax.frontend.onnx import from_onnx
 
     model_path = Path(model_path)
     digest = hashlib.sha256(model_path.read_bytes())
@@ -143,15 +179,19 @@ def compile_for_verify(model_path: str | os.PathLike, signature: list[dict], tar
     base = cache_dir() / digest.hexdigest()[:32]
     library, program_file = base.with_suffix(".so"), base.with_suffix(".program.pickle")
     if library.exists() and program_file.exists():
-        return Compiled(library, pickle.loads(program_file.read_bytes()), target, tvm.__version__)
-    mod = from_onnx(onnx.load(str(model_path)), shape_dict={s["name"]: s["shape"] for s in signature})
-    with tvm.target.Target(target):
-        lowered = relax.get_pipeline("default")(mod)
-    program = read_program(lowered, target)
-    executable = tvm.compile(lowered, target=target, relax_pipeline=None)
+        program, notes = pickle.loads(program_file.read_bytes())
+        return Compiled(library, program, target, tvm.__version__, notes)
+    mod, notes = import_relax(onnx.load(str(model_path)), signature)
+    try:
+        with tvm.target.Target(target):
+            lowered = relax.get_pipeline("default")(mod)
+        program = read_program(lowered, target)
+        executable = tvm.compile(lowered, target=target, relax_pipeline=None)
+    except Exception as exc:
+        raise TvmCompileError(f"TVM could not compile the model for {target}: {' '.join(str(exc).split())[:300]}") from None
     base.parent.mkdir(parents=True, exist_ok=True)
     tmp = base.with_suffix(f".tmp{os.getpid()}.so")
     executable.export_library(str(tmp))
     os.replace(tmp, library)
-    program_file.write_bytes(pickle.dumps(program))
-    return Compiled(library, program, target, tvm.__version__)
+    program_file.write_bytes(pickle.dumps((program, notes)))
+    return Compiled(library, program, target, tvm.__version__, notes)
