@@ -58,7 +58,7 @@ def predict(runtime: str, graph, path: str, baseline, args):
 
     compiled = compile_for_verify(path, signature(graph))
     job = job_for("tvm", graph, path, {"allocator": "pooled"}, str(compiled.library))
-    return predict_tvm(graph, compiled.program, TvmSettings(), baseline), job
+    return predict_tvm(graph, compiled.program, TvmSettings(), baseline, compiled.library.stat().st_size), job
 
 
 def verdicts(predicted_peak: int, measured_peak: int) -> list[bool]:

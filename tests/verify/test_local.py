@@ -61,7 +61,14 @@ def test_tvm_fresh_processes_agree_with_the_program_replay(branchy):
     graph, path = branchy
     signature = [{"name": n, "shape": list(graph.tensors[n].shape), "dtype": "float32"} for n in graph.inputs]
     compiled = compile_for_verify(path, signature)
-    assert not compiled.program.unknown and compiled.program.kernels
+    program = compiled.program
+    assert not program.unknown and program.kernels and program.outputs
+    storages = {op.target for op in program.ops if op.kind == "storage"}
+    tensors = {op.target: op.source for op in program.ops if op.kind == "tensor"}
+    assert storages and set(tensors.values()) <= storages  # every tensor lives in a planned storage
+    assert len(storages) < len(tensors)  # TVM's planner shares storages between tensors
+    assert {op.target for op in program.ops if op.kind == "kill"} <= storages | set(tensors) | {
+        op.target for op in program.ops if op.kind == "view"}
     predicted = predict_tvm(graph, compiled.program, TvmSettings(), RuntimeBaseline(first_run_bytes=0))
     got = measure_fresh(job(graph, path, "tvm", library_path=str(compiled.library), settings={"allocator": "pooled"}),
                         repeats=2)
