@@ -7,6 +7,7 @@ from rich.text import Text
 
 from edgemem.memory.report import MemoryReport, OrderReport
 from edgemem.output import Output
+from edgemem.output.budget import budget_line
 from edgemem.units import format_bytes
 
 
@@ -86,21 +87,10 @@ def peak_table(o: OrderReport) -> Table:
 def verdict_text(report: MemoryReport) -> Text:
     best = report.best
     text = Text.assemble(("best: ", "bold"), f"{best.name} order, peak {format_bytes(best.peak_bytes)}, arena {format_bytes(best.arena_bytes)} ({best.arena_bytes:,} bytes)")
-    budget = report.budget
-    if budget is None:
-        return text
-    what = "arena" if budget.scope == "activations" else "arena + weights"
-    if budget.fits:
-        text.append(f"\nbudget {budget_text(budget.budget_bytes)}: fits ({what} {format_bytes(budget.required_bytes)}, "
-                    f"{format_bytes(budget.budget_bytes - budget.required_bytes)} to spare)", style="green")
-    else:
-        text.append(f"\nbudget {budget_text(budget.budget_bytes)}: does NOT fit ({what} {format_bytes(budget.required_bytes)}, "
-                    f"short by {format_bytes(budget.shortfall_bytes)} = {budget.shortfall_bytes:,} bytes)", style="bold red")
+    if report.budget is not None:
+        text.append("\n")
+        text.append_text(budget_line(report.budget))
     return text
-
-
-def budget_text(budget_bytes: int) -> str:
-    return f"{budget_bytes:,} bytes ({format_bytes(budget_bytes, binary=False)} = {format_bytes(budget_bytes)})"
 
 
 def render_capabilities(report: MemoryReport, out: Output) -> None:

@@ -10,8 +10,15 @@ from typing import Iterator
 from rich.table import Table
 from rich.text import Text
 
+from edgemem.bench.report import DeviceReport, FleetReport
+from edgemem.bench.verdict import Verdict
 from edgemem.output import Output
+from edgemem.output.budget import budget_line
 from edgemem.units import format_bytes
+
+# what counted against a bench budget, per scope
+COUNTED = {"activations": "measured activations", "weights": "measured weights", "model": "weights + activations",
+           "process": "process peak"}
 
 PARTS = (("runtime_baseline", "runtime baseline"), ("weights", "weights"), ("activations", "activations"),
          ("process_peak", "process peak"), ("load_peak", "load peak (transient)"),
@@ -22,9 +29,9 @@ def ms(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def render_report(document: dict, out: Output, saved_to: str | None = None) -> None:
+def render_report(device: DeviceReport, out: Output) -> None:
     """One run: device, latency, memory split, prediction next to measurement, budget verdict."""
-    r, v = document["result"], document.get("verdict") or {}
+    r, v, saved_to = device.result.to_json(), device.verdict, device.saved_to
     c = out.console
     status = Text(r["status"].upper(), style="bold green" if r["status"] == "ok" else "bold red")
     c.print(Text.assemble(("edgemem bench ", "bold"), (r["model"]["name"], "bold cyan"), f" on {r['host']} ",
@@ -41,9 +48,10 @@ def render_report(document: dict, out: Output, saved_to: str | None = None) -> N
                 + (f", build process peak {format_bytes(b['process_peak_bytes'])}" if b.get("process_peak_bytes") else ""))
     c.print(latency_table(r))
     c.print(memory_table(r))
-    c.print(prediction_text(v))
-    if v.get("verdict") is not None:
-        c.print(budget_text(v))
+    if v is not None:
+        c.print(prediction_text(v))
+        if v.budget is not None:
+            c.print(budget_line(v.budget, COUNTED[v.budget.scope]))
     for warning in r.get("warnings") or []:
         c.print(f"warning: {warning}", style="yellow", markup=False)
     for note in (r.get("memory") or {}).get("notes") or []:
@@ -102,46 +110,38 @@ def memory_table(r: dict) -> Table:
     return table
 
 
-def prediction_text(v: dict) -> Text:
-    if v.get("predicted_activation_bytes") is None:
-        return Text(f"prediction: none ({v.get('prediction_note') or 'not requested'})", style="yellow")
-    ratio = "-" if v.get("ratio") is None else f"{v['ratio']:.2f}x"
+def prediction_text(v: Verdict) -> Text:
+    if v.predicted_activation_bytes is None:
+        return Text(f"prediction: none ({v.prediction_note or 'not requested'})", style="yellow")
+    ratio = "-" if v.ratio is None else f"{v.ratio:.2f}x"
     return Text.assemble(
         ("prediction vs measurement: ", "bold"),
-        f"analyzer activation arena {format_bytes(v['predicted_activation_bytes'])} "
-        f"(live-set peak {format_bytes(v.get('predicted_peak_bytes'))}, {v.get('prediction_precision') or 'as stored'}), "
-        f"measured activations {format_bytes(v.get('measured_activation_bytes'))}, measured/predicted {ratio}")
+        f"analyzer activation arena {format_bytes(v.predicted_activation_bytes)} "
+        f"(live-set peak {format_bytes(v.predicted_peak_bytes)}, {v.prediction_precision or 'as stored'}), "
+        f"measured activations {format_bytes(v.measured_activation_bytes)}, measured/predicted {ratio}")
 
 
-def budget_text(v: dict) -> Text:
-    verdict = v["verdict"]
-    style = {"pass": "bold green", "fail": "bold red"}.get(verdict, "bold yellow")
-    headroom = "" if v.get("headroom_bytes") is None else f", headroom {format_bytes(v['headroom_bytes'])}"
-    return Text.assemble(("budget: ", "bold"), f"{format_bytes(v['budget_bytes'])} ({v['budget_bytes']:,} bytes) on ",
-                         f"{v.get('budget_metric') or '-'} = {format_bytes(v.get('budget_measured_bytes'))}{headroom} -> ",
-                         (verdict.upper(), style))
-
-
-def render_fleet(rows: list[dict], out: Output) -> None:
+def render_fleet(fleet: FleetReport, out: Output) -> None:
     """One line per device: a result or the one-line reason it has none."""
     table = Table(title="edgemem bench: fleet", title_justify="left")
     for name in ("device", "board", "status", "median ms", "p99 ms", "process peak", "activations", "predicted", "ratio",
                  "budget", "note"):
         table.add_column(name, justify="right" if name in ("median ms", "p99 ms", "process peak", "activations",
                                                            "predicted", "ratio") else "left", no_wrap=name == "device")
-    for row in rows:
-        if row.get("result") is None:
-            table.add_row(row["name"], "-", Text("FAILED", style="red"), "-", "-", "-", "-", "-", "-", "-", row["error"])
+    for device in fleet.devices:
+        if device.result is None:
+            table.add_row(device.name, "-", Text("FAILED", style="red"), "-", "-", "-", "-", "-", "-", "-", device.error)
             continue
-        r, v = row["result"], row.get("verdict") or {}
+        r, v = device.result.to_json(), device.verdict
         latency, memory = r.get("latency") or {}, r.get("memory") or {}
         status = Text(r["status"], style="green" if r["status"] == "ok" else "red")
-        table.add_row(row["name"], (r.get("device") or {}).get("board") or "-", status, ms(latency.get("median_ms")),
+        table.add_row(device.name, (r.get("device") or {}).get("board") or "-", status, ms(latency.get("median_ms")),
                       ms(latency.get("p99_ms")), format_bytes((memory.get("process_peak") or {}).get("value_bytes")),
                       format_bytes((memory.get("activations") or {}).get("value_bytes")),
-                      format_bytes(v.get("predicted_activation_bytes")),
-                      "-" if v.get("ratio") is None else f"{v['ratio']:.2f}x", (v.get("verdict") or "-").upper(),
-                      (r.get("error") or {}).get("message", "") if r.get("error") else (row.get("saved_to") or ""))
+                      format_bytes(v.predicted_activation_bytes if v else None),
+                      "-" if v is None or v.ratio is None else f"{v.ratio:.2f}x",
+                      v.budget.verdict if v is not None and v.budget is not None else "-",
+                      (r.get("error") or {}).get("message", "") if r.get("error") else (device.saved_to or ""))
     out.console.print(table)
 
 
@@ -156,7 +156,7 @@ def render_history(rows: list, out: Output, skipped: list[str]) -> None:
         table.add_row(row.started_utc or "-", row.host, row.model, f"{row.backend} {row.precision}", row.status,
                       ms(row.median_ms) + change(row.median_change_pct), ms(row.p99_ms),
                       format_bytes(row.process_peak_bytes) + change(row.peak_change_pct), format_bytes(row.activation_bytes),
-                      "-" if row.ratio is None else f"{row.ratio:.2f}x", (row.verdict or "-").upper())
+                      "-" if row.ratio is None else f"{row.ratio:.2f}x", row.verdict or "-")
     table.caption = ("(+x%): change against the previous successful run of the same host, model, backend and precision; "
                      "ratio: measured / predicted activations")
     out.console.print(table)

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from edgemem.distill.blockwise.result import BlockRecord, BlockwiseReport
 from edgemem.output import Output
-from edgemem.output.distill import DistillProgress, percent
+from edgemem.output.training import DistillProgress, percent
 
 REUSED = "reused"
 

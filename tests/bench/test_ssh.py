@@ -70,12 +70,12 @@ def test_onnxruntime_over_ssh_budget_pass_then_fail_and_model_cached(sshd, tmp_p
     for part in ("runtime_baseline", "weights", "activations", "process_peak"):
         assert memory[part]["value_bytes"] is not None and memory[part]["method"] != "unknown", part
     assert memory["process_peak"]["value_bytes"] >= memory["runtime_baseline"]["value_bytes"] > 10 << 20
-    assert v["verdict"] == "pass" and v["budget_metric"] == "process" and v["headroom_bytes"] > 0
+    assert v["budget"]["fits"] is True and v["budget"]["scope"] == "process" and v["budget"]["required_bytes"] < 2 * 10**9
     assert Path(report["saved_to"]).is_file() and "run.log" in r["artifacts"]
     over = bench(sshd, remote, results, cnn, *FAST, "--budget", "10MB")
     assert over.exit_code == 3, over.output
     again = document(over)
-    assert again["verdict"]["verdict"] == "fail" and again["verdict"]["headroom_bytes"] < 0
+    assert again["verdict"]["budget"]["fits"] is False and again["verdict"]["budget"]["shortfall_bytes"] > 0
     assert again["result"]["uploads"] == {"agent": False, "model": False}
     assert len(list(results.glob("*.json"))) == 2
 
