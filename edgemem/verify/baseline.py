@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from edgemem.errors import ConfigError, EdgememError
+from edgemem.errors import ConfigError
 from edgemem.memory.runtime.prediction import RuntimeBaseline
-from edgemem.profiles import read_toml
-from edgemem.units import parse_size
+from edgemem.profiles import DeviceProfile
+from edgemem.toml_tables import Size, from_table, key
 
-FIELDS = {"import": "import_bytes", "session": "session_bytes", "per_node": "per_node_bytes", "inputs": "inputs_bytes",
-          "first_run": "first_run_bytes"}
+STATUSES = ("measured", "unknown")
+
+
+@dataclass(frozen=True)
+class BaselineTable:
+    """One ``[baseline.<backend>]`` table; every figure is required when ``status = "measured"``."""
+
+    status: str = "unknown"
+    import_bytes: Size | None = field(default=None, metadata=key("import"))
+    session_bytes: Size | None = field(default=None, metadata=key("session"))
+    per_node_bytes: Size | None = field(default=None, metadata=key("per_node"))
+    inputs_bytes: Size | None = field(default=None, metadata=key("inputs"))
+    first_run_bytes: Size | None = field(default=None, metadata=key("first_run"))
+    measured_with: str = ""
+
+
+FIGURES = ("import_bytes", "session_bytes", "per_node_bytes", "inputs_bytes", "first_run_bytes")
 
 
 def baseline_from_table(table: dict | None, backend: str, where: str) -> RuntimeBaseline:
     """``RuntimeBaseline`` for ``backend``; every figure None (unknown) unless the table says measured."""
-    if not table or table.get("status", "unknown") == "unknown":
+    parsed = from_table(BaselineTable, table or {}, f"{where} [baseline.{backend}]")
+    if parsed.status not in STATUSES:
+        raise ConfigError(f"{where} [baseline.{backend}]: status must be \"measured\" or \"unknown\", got {parsed.status!r}")
+    if parsed.status == "unknown":
         return RuntimeBaseline(source=f"unknown: {where} has no measured {backend} baseline")
-    if table.get("status") != "measured":
-        raise ConfigError(f"{where}: [baseline.{backend}] status must be \"measured\" or \"unknown\"")
-    values = {}
-    for key, field in FIELDS.items():
-        if key not in table:
-            raise ConfigError(f"{where}: [baseline.{backend}] lacks {key}", hint="see profiles/README.md")
-        try:
-            values[field] = parse_size(str(table[key]))
-        except EdgememError as exc:
-            raise ConfigError(f"{where}: [baseline.{backend}] {key}: {exc.message}") from None
-    return RuntimeBaseline(**values, source=f"measured on the device ({where}: {table.get('measured_with', 'no details')})")
+    missing = [f for f in FIGURES if getattr(parsed, f) is None]
+    if missing:
+        raise ConfigError(f"{where} [baseline.{backend}]: measured, but {', '.join(missing)} missing",
+                          hint="see profiles/README.md")
+    return RuntimeBaseline(**{f: getattr(parsed, f) for f in FIGURES},
+                           source=f"measured on the device ({where}: {parsed.measured_with or 'no details'})")
 
 
-def profile_baseline(path: str | Path, backend: str) -> RuntimeBaseline:
-    path = Path(path)
-    table = (read_toml(path).get("baseline") or {}).get(backend)
-    return baseline_from_table(table, backend, f"profile {path.stem}")
+def profile_baseline(profile: DeviceProfile, backend: str) -> RuntimeBaseline:
+    return baseline_from_table(profile.baseline.get(backend), backend, f"profile {profile.name}")

@@ -12,7 +12,7 @@ from edgemem.verify.baseline import baseline_from_table, profile_baseline
 @pytest.mark.parametrize("backend", ["onnxruntime", "tvm", "tensorrt"])
 def test_every_shipped_profile_marks_unmeasured_baselines_unknown(backend):
     for name in list_profiles():
-        baseline = profile_baseline(load_profile(name).path, backend)
+        baseline = profile_baseline(load_profile(name), backend)
         assert baseline.import_bytes is None and baseline.first_run_bytes is None
         assert baseline.source.startswith("unknown")
 
@@ -25,7 +25,7 @@ def test_a_measured_table_parses_sizes():
 
 @pytest.mark.parametrize("table", [{"status": "maybe"}, {"status": "measured", "import": "54MiB"},
                                    {"status": "measured", "import": "lots", "session": "1MiB", "per_node": "1KiB",
-                                    "inputs": "1MiB", "first_run": "1KiB"}])
+                                    "inputs": "1MiB", "first_run": "1KiB"}, {"status": "unknown", "colour": "red"}])
 def test_bad_tables_are_one_line_errors(table):
     with pytest.raises(ConfigError) as info:
         baseline_from_table(table, "tvm", "profile p")
