@@ -217,6 +217,7 @@ MODELS = {
     "mobilenetv2-cifar": (lambda: zoo("mobilenetv2-cifar"), (1, 3, 32, 32), "float32"),
     "vit-tiny-cifar": (lambda: zoo("vit-tiny"), (1, 3, 32, 32), "float32"),
     "resnet-mini": (lambda: zoo("resnet-mini"), (1, 1, 8, 8), "float32"),
+    "resnet1d": (lambda: zoo("resnet1d"), (1, 1, 40), "float32"),
     "resnet18-224": (lambda: zoo("resnet18"), (1, 3, 224, 224), "float32"),
     "mobilenetv2-224": (lambda: zoo("mobilenetv2"), (1, 3, 224, 224), "float32"),
     "resnet50-160": (lambda: zoo("resnet50"), (1, 3, 160, 160), "float32"),
