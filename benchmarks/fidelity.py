@@ -117,7 +117,8 @@ def main(argv=None) -> int:
     started, rows = time.time(), []
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
     for runtime in args.runtimes.split(","):
-        baseline = CALIBRATORS[runtime](repeats=args.repeats)
+        settings = OrtSettings(execution_order=args.order, threads=args.threads) if runtime == "onnxruntime" else TvmSettings()
+        baseline = CALIBRATORS[runtime](settings, repeats=args.repeats)
         print(f"{runtime} baseline: {baseline}", flush=True)
         print(HEADER, flush=True)
         for name in args.models.split(","):
