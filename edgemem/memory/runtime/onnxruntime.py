@@ -28,7 +28,7 @@ from edgemem.memory.runtime.ort_plan import plan_trace
 from edgemem.memory.runtime.prediction import (Part, RuntimeBaseline, RuntimePrediction, Setting, baseline_part, io_part,
                                                session_part)
 from edgemem.memory.runtime.replay import replay_bfc
-from edgemem.memory.runtime.trace import Trace
+from edgemem.memory.runtime.trace import Step, Trace
 
 HANDLE_BYTES_PER_256 = 8
 PAGE_BYTES = 4096
@@ -83,14 +83,19 @@ def bookkeeping_bytes(region_sizes: list[int]) -> int:
     return total
 
 
+def without_scratch(trace: Trace) -> Trace:
+    """The same trace with the kernels' scratch left out (to tell the tensors' pages from scratch's)."""
+    def keep(blocks: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(b for b in blocks if trace.blocks[b].kind != "scratch")
+
+    steps = tuple(Step(s.node, s.op_type, keep(s.allocate), keep(s.release)) for s in trace.steps)
+    return Trace(trace.blocks, steps, trace.release_at_end, trace.outputs, trace.prepacked)
+
+
 def arena_figures(trace: Trace, settings: OrtSettings) -> dict:
     full = replay_bfc(trace, settings.arena_extend_strategy, RUNS)
-    tensors_only = Trace(tuple(b for b in trace.blocks), tuple(
-        type(s)(s.node, s.op_type, tuple(b for b in s.allocate if trace.blocks[b].kind != "scratch"),
-                tuple(b for b in s.release if trace.blocks[b].kind != "scratch")) for s in trace.steps),
-        trace.release_at_end, trace.outputs, trace.prepacked)
-    without_scratch = replay_bfc(tensors_only, settings.arena_extend_strategy, RUNS)
-    return {"replay": full, "resident_without_scratch_bytes": without_scratch.resident_bytes}
+    tensors = replay_bfc(without_scratch(trace), settings.arena_extend_strategy, RUNS)
+    return {"replay": full, "resident_without_scratch_bytes": tensors.resident_bytes}
 
 
 def largest_initializer(graph: Graph) -> int:
