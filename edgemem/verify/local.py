@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from edgemem.verify.measure import child_environment, summarize
+from edgemem.verify.measure import Sampler, child_environment, summarize
 from edgemem.verify.worker import RESULT_PREFIX
 
 PARTS = ("runtime_baseline", "weights", "session_overhead", "activations", "io_buffers", "process_peak")
@@ -28,19 +28,27 @@ class MeasureError(RuntimeError):
 
 
 def run_fresh(job: dict, timeout_s: float = 600.0) -> dict:
-    """One fresh measuring process for ``job``; its result document."""
+    """One fresh measuring process for ``job``; its result document, with the sampled memory trace."""
+    proc = subprocess.Popen([sys.executable, "-m", "edgemem.verify.worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_environment())
+    sampler = Sampler(proc.pid)
+    sampler.start()
     try:
-        proc = subprocess.run([sys.executable, "-m", "edgemem.verify.worker"], input=json.dumps(job), text=True,
-                              capture_output=True, timeout=timeout_s, env=child_environment())
+        stdout, stderr = proc.communicate(json.dumps(job), timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
         raise MeasureError(f"the measuring process ran past {timeout_s:.0f} s and was killed") from None
-    for line in reversed(proc.stdout.splitlines()):
+    finally:
+        trace = sampler.stop()
+    for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
             result = json.loads(line[len(RESULT_PREFIX):])
             if "error" in result:
                 raise MeasureError(result["error"])
+            result["trace"] = {"interval_ms": 10, "samples": trace, "source": "sampled /proc/<pid>/status"}
             return result
-    tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+    tail = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
     raise MeasureError(f"the measuring process ended without a result: {tail[:300]}")
 
 

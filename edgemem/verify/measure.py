@@ -21,6 +21,7 @@ From those records ``breakdown`` makes the parts, each with the source it came f
 
 import os
 import re
+import threading
 import time
 
 STATUS_FIELDS = {
@@ -154,3 +155,30 @@ def child_environment(base=None):
     env = dict(os.environ if base is None else base)
     env.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")
     return env
+
+
+class Sampler(threading.Thread):
+    """Samples another process's VmRSS/RssAnon every ``interval_s`` until it ends (the memory trace
+    of a run; the exact peak still comes from the process's own VmHWM)."""
+
+    def __init__(self, pid, interval_s=0.01):
+        threading.Thread.__init__(self)
+        self.daemon = True
+        self.pid, self.interval_s = pid, interval_s
+        self.samples = []  # (seconds since start, rss_bytes, anon_bytes)
+        self.stopped = threading.Event()
+        self.started_at = time.monotonic()
+
+    def run(self):
+        while not self.stopped.is_set():
+            status = read_status(self.pid)
+            if status.get("rss_bytes") is None:  # gone (or a zombie with no memory left)
+                break
+            self.samples.append((round(time.monotonic() - self.started_at, 4), status.get("rss_bytes"),
+                                 status.get("anon_bytes")))
+            self.stopped.wait(self.interval_s)
+
+    def stop(self):
+        self.stopped.set()
+        self.join(2)
+        return self.samples
