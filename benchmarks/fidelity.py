@@ -34,12 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fidelity_models  # noqa: E402
 
+from edgemem.errors import EdgememError  # noqa: E402
 from edgemem.graph import load_graph  # noqa: E402
-from edgemem.graph.static_shapes import runtime_static_names  # noqa: E402
 from edgemem.memory.analyze import AnalyzeOptions, analyze  # noqa: E402
-from edgemem.memory.runtime import OrtSettings, TvmSettings, predict_onnxruntime, predict_tvm  # noqa: E402
+from edgemem.memory.runtime import OrtSettings, TvmSettings  # noqa: E402
 from edgemem.verify.local import measure_fresh  # noqa: E402
-from edgemem.verify.local_calibration import CALIBRATORS, job_for, signature  # noqa: E402
+from edgemem.verify.local_calibration import CALIBRATORS  # noqa: E402
+from edgemem.verify.predictors import plan  # noqa: E402
 
 TOLERANCE = 0.15
 MARGIN = 0.10
@@ -50,15 +51,8 @@ def theoretical(graph) -> int:
 
 
 def predict(runtime: str, graph, path: str, baseline, args):
-    if runtime == "onnxruntime":
-        settings = OrtSettings(execution_order=args.order, threads=args.threads)
-        job = job_for("onnxruntime", graph, path, {"execution_order": args.order, "threads": args.threads})
-        return predict_onnxruntime(graph, settings, baseline, runtime_static_names(path)), job
-    from edgemem.verify.tvm_compile import compile_for_verify
-
-    compiled = compile_for_verify(path, signature(graph))
-    job = job_for("tvm", graph, path, {"allocator": "pooled"}, str(compiled.library))
-    return predict_tvm(graph, compiled.program, TvmSettings(), baseline, compiled.library.stat().st_size), job
+    planned = plan(runtime, graph, Path(path), baseline, threads=args.threads, execution_order=args.order, runs=3)
+    return planned.prediction, planned.job
 
 
 def verdicts(predicted_peak: int, measured_peak: int) -> list[bool]:
@@ -76,8 +70,8 @@ def one(runtime: str, name: str, baseline, args) -> dict:
     try:
         prediction, job = predict(runtime, graph, path, baseline, args)
         measured = measure_fresh(job, args.repeats).summary
-    except (RuntimeError, ValueError) as exc:  # TvmCompileError, MeasureError: the runtime rejected the model
-        return {"model": name, "runtime": runtime, "rejected": " ".join(str(exc).split())[:200]}
+    except EdgememError as exc:  # TvmCompileError, MeasureError: the runtime rejected the model
+        return {"model": name, "runtime": runtime, "rejected": exc.one_line()[:200]}
     predicted_run, measured_run = prediction.run_bytes, measured["activations"]["median_bytes"]
     peak = measured["process_peak"]["median_bytes"]
     return {"model": name, "runtime": runtime, "theoretical_bytes": theoretical(graph),

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from edgemem.errors import EdgememError
 from edgemem.verify.measure import Sampler, child_environment, summarize
 from edgemem.verify.worker import RESULT_PREFIX
 
@@ -23,8 +24,10 @@ class FreshRuns:
     errors: tuple[str, ...] = ()
 
 
-class MeasureError(RuntimeError):
-    """The measuring process failed; the message is its one-line reason."""
+class MeasureError(EdgememError):
+    """The measuring process failed (the runtime rejected the model, ran out of memory, ...)."""
+
+    code = "measure"
 
 
 def run_fresh(job: dict, timeout_s: float = 600.0) -> dict:

@@ -5,26 +5,15 @@ from __future__ import annotations
 from edgemem.graph import load_graph
 from edgemem.graph.static_shapes import runtime_static_names
 from edgemem.memory.runtime import OrtSettings, RuntimeBaseline, TvmSettings, predict_onnxruntime, predict_tvm
-from edgemem.verify import calibrate
+from edgemem.verify import calibrate, predictors
 from edgemem.verify.local import measure_fresh
+from edgemem.verify.predictors import signature
 
 ZERO = RuntimeBaseline(session_bytes=0, per_node_bytes=0, inputs_bytes=0, first_run_bytes=0, import_bytes=0)
 
 
-NUMPY_TYPES = {"FLOAT": "float32", "FLOAT16": "float16", "DOUBLE": "float64", "INT64": "int64", "INT32": "int32",
-               "INT8": "int8", "UINT8": "uint8", "BOOL": "bool"}
-
-
-def signature(graph) -> list[dict]:
-    """The graph's inputs as the measuring process makes them: name, static shape, numpy dtype."""
-    return [{"name": n, "shape": list(graph.tensors[n].shape), "dtype": NUMPY_TYPES.get(graph.tensors[n].dtype, "float32")}
-            for n in graph.inputs]
-
-
 def job_for(runtime: str, graph, path: str, settings: dict, library: str | None = None, runs: int = 3) -> dict:
-    job = {"runtime": runtime, "model_path": path, "inputs": signature(graph), "settings": settings,
-           "weights_bytes": graph.weights_bytes, "input_bytes": sum(graph.tensors[n].size_bytes for n in graph.inputs),
-           "runs": runs}
+    job = predictors.job_for(runtime, graph, path, settings, runs)
     if library:
         job["library_path"] = library
     return job

@@ -15,8 +15,8 @@ From those records ``breakdown`` makes the parts, each with the source it came f
   paged in, kernel objects, repacked weights); never below zero;
 * activations: VmHWM over the runs minus RSS when the peak was reset, minus file-backed pages
   the runs touched for the first time (library code, not data); kernel high-water mark;
-* I/O buffers: the input arrays the caller made (static); outputs live in the runtime's memory
-  and are part of the activations.
+* I/O buffers: RSS growth while the caller makes its input arrays (their bytes and what making them
+  costs, e.g. numpy's random state); outputs live in the runtime's memory, in the activations.
 """
 
 import os
@@ -126,7 +126,9 @@ def breakdown(phases, weights_bytes, input_bytes, hwm_reset):
         "session_overhead": _part(_minus(session, weights_bytes), SOURCES["phase"],
                                   "VmRSS growth while creating the session, minus the weights"),
         "activations": activations_part(ready, measured, hwm_reset),
-        "io_buffers": _part(input_bytes, SOURCES["static"], "input arrays made by the caller; outputs are in the activations"),
+        "io_buffers": _part(_minus((by_name.get("inputs_ready") or {}).get("rss_bytes"), (loaded or {}).get("rss_bytes")),
+                            SOURCES["phase"], f"VmRSS growth while the caller made its inputs ({input_bytes} B of arrays); "
+                            "outputs are in the activations"),
         "process_peak": _part(max([p.get("hwm_bytes") or 0 for p in phases] or [0]) or None, SOURCES["hwm"],
                               "largest VmHWM of the process (before and after the reset)"),
     }

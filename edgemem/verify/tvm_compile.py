@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgemem.errors import EdgememError
 from edgemem.memory.runtime.tvm_program import VmOp, VmProgram
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "float64": 8, "int64": 8, "int32": 4, "int8": 1, "uint8": 1, "bool": 1}
@@ -28,8 +29,10 @@ class Compiled:
     notes: tuple[str, ...] = ()
 
 
-class TvmCompileError(RuntimeError):
+class TvmCompileError(EdgememError):
     """TVM could not import or compile the model; the message is one line."""
+
+    code = "backend_rejected"
 
 
 def folded_copy(model):

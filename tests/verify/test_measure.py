@@ -31,6 +31,7 @@ def test_parts_from_phases():
     # peak 66 - 61 at the reset, minus 1 MiB of library code the runs touched
     assert parts["activations"]["bytes"] == 4 * MIB
     assert "VmHWM" in parts["activations"]["source"]
+    assert parts["io_buffers"]["bytes"] == 1 * MIB
     assert all(p["source"] for p in parts.values())
 
 
