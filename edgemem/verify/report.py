@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from edgemem.budget import BudgetCheck
 from edgemem.errors import ExitCode
 from edgemem.memory.runtime.prediction import RuntimePrediction
+from edgemem.units import format_bytes
 from edgemem.verify.compare import PartComparison
 
 SCHEMA = "edgemem.verify_report/1"
@@ -86,11 +87,12 @@ def decide(measured: BudgetCheck | None, predicted: BudgetCheck, measurement: Me
         why = measurement.partial_reason or "part of the process's memory was not measured"
         if measured.fits is False:
             return Verdict("over", f"over budget already without {why}")
-        return Verdict("partial", f"not a pass: {why} (what was measured, {required} B, is within the budget)")
+        return Verdict("partial", f"not a pass: {why} (what was measured, {format_bytes(required)}, is within the budget)")
     if measured.fits is None:
         return Verdict("unknown", f"the {measured.scope.value} figure was not measured")
     if measured.fits:
         agree = "as predicted" if predicted.fits else "although the prediction said over"
-        return Verdict("fits", f"measured {measured.required_bytes} B of {measured.budget_bytes} B ({measured.scope.value}), {agree}")
-    return Verdict("over", f"measured {measured.required_bytes} B, {measured.shortfall_bytes} B over the "
-                           f"{measured.budget_bytes} B budget ({measured.scope.value})")
+        return Verdict("fits", f"measured {format_bytes(measured.required_bytes)} of {format_bytes(measured.budget_bytes)} "
+                               f"({measured.scope.value}), {agree}")
+    return Verdict("over", f"measured {format_bytes(measured.required_bytes)}, {format_bytes(measured.shortfall_bytes)} over "
+                           f"the {format_bytes(measured.budget_bytes)} budget ({measured.scope.value})")

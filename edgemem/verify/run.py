@@ -14,6 +14,7 @@ from edgemem.graph.types import Graph, LoadOptions
 from edgemem.memory.analyze import AnalyzeOptions, analyze
 from edgemem.memory.runtime import RuntimeBaseline, RuntimePrediction
 from edgemem.profiles import load_profile
+from edgemem.units import format_bytes
 from edgemem.verify.baseline import profile_baseline
 from edgemem.verify.compare import compare
 from edgemem.verify.local import FreshRuns, measure_fresh
@@ -63,8 +64,9 @@ def below_baseline(request: VerifyRequest, baseline: RuntimeBaseline) -> Verdict
     """A process budget under what the runtime alone costs: no model can fit, nothing to measure."""
     if request.scope.value != "process" or baseline.import_bytes is None or request.budget_bytes >= baseline.import_bytes:
         return None
-    return Verdict("over", f"the {request.budget_bytes} B budget is below what {request.backend} alone takes on this "
-                           f"device ({baseline.import_bytes} B after import, {baseline.source}): no model can fit")
+    return Verdict("over", f"the {format_bytes(request.budget_bytes)} budget is below what {request.backend} alone takes "
+                           f"on this device ({format_bytes(baseline.import_bytes)} after import, {baseline.source}): "
+                           "no model can fit")
 
 
 def verify_local(request: VerifyRequest) -> VerifyReport:
