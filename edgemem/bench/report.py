@@ -20,6 +20,15 @@ FLEET_SCHEMA = "edgemem.bench_fleet/1"
 
 
 @dataclass(frozen=True)
+class DevicePlan:
+    """What one device is judged against when devices differ (an inventory device's own profile)."""
+
+    budget: Budget | None
+    profile: str | None
+    prediction: Prediction | None = None
+
+
+@dataclass(frozen=True)
 class DeviceReport:
     name: str
     result: BenchResult | None  # None when the run produced nothing (unreachable host, refused key ...)
@@ -66,12 +75,16 @@ class FleetReport:
 
 
 def report_devices(outcomes: list, prediction: Prediction | None, budget: Budget | None,
-                   profile: str | None, results_dir: Path | None, fleet: bool) -> FleetReport:
+                   profile: str | None, results_dir: Path | None, fleet: bool,
+                   plans: dict[str, DevicePlan] | None = None) -> FleetReport:
     """Join each device's measurement (``bench.fleet.FleetOutcome``: entry, result, error) with the
-    prediction and the budget; store each result that exists. Imports nothing that runs a device,
-    so the output layer can render these records."""
+    prediction and the budget (``plans``: per device name, when devices differ); store each result
+    that exists. Imports nothing that runs a device, so the output layer can render these records."""
     devices = []
     for outcome in outcomes:
+        if plans is not None:
+            plan = plans[outcome.entry.name]
+            prediction, budget, profile = plan.prediction, plan.budget, plan.profile
         verdict = None if outcome.result is None else compare(prediction, measured_parts(outcome.result), budget)
         device = DeviceReport(outcome.entry.name, outcome.result, verdict, outcome.error, profile)
         if results_dir is not None and device.result is not None:

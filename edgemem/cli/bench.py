@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, List, Optional
@@ -20,11 +19,12 @@ import typer
 from edgemem.bench.backends import get_backend
 from edgemem.bench.compare import history_rows
 from edgemem.bench.errors import AgentError
-from edgemem.bench.fleet import run_fleet
+from edgemem.bench.fleet import attach, run_fleet
 from edgemem.bench.protocol import ERROR_MEANING
-from edgemem.bench.report import FleetReport, report_devices
+from edgemem.bench.report import DevicePlan, FleetReport, report_devices
 from edgemem.bench.request import BenchRequest
 from edgemem.bench.run import sha256_file
+from edgemem.bench.stop import StopRequest
 from edgemem.bench.store import load_reports
 from edgemem.bench.verdict import Prediction
 from edgemem.budget import Budget, Precision, Scope
@@ -32,8 +32,9 @@ from edgemem.cli import bench_options as opt
 from edgemem.cli import params
 from edgemem.cli.choices import Backend
 from edgemem.cli.errors import handles_errors
-from edgemem.errors import BenchError, EdgememError, ExitCode, ModelLoadError, UsageError
+from edgemem.errors import BenchError, ConfigError, EdgememError, ExitCode, ModelLoadError, UsageError
 from edgemem.graph import LoadOptions, load_graph
+from edgemem.graph.load import load_model
 from edgemem.memory.analyze import AnalyzeOptions, analyze
 from edgemem.memory.convention import Convention
 from edgemem.output import Output, print_error
@@ -74,17 +75,20 @@ def bench(
     predict: Annotated[bool, typer.Option("--predict/--no-predict", help="Run the analyzer for the predicted activation peak.")] = True,
     parallel: Annotated[int, typer.Option("--parallel", metavar="N", min=1, help="Devices measured at once in a fleet.")] = 8,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (schema edgemem.bench_report/1, fleet/history variants) on stdout.")] = False,
+    attach: opt.Attach = None, lock_wait: opt.LockWait = "0s", reconnect: opt.Reconnect = "2m",
 ) -> int:
     out = Output(json_mode=json_out)
     if compare:
         return history(model, results_dir, out)
-    if model is None:
-        raise UsageError("missing MODEL", hint="edgemem bench model.onnx --host user@jetson (or --host local)")
     defaults = opt.profile_defaults(profile, backend, precision, budget, workspace)
     if budget_scope is not None and defaults.budget_bytes is None:
         raise UsageError("--budget-scope says what a budget covers, and no --budget (or --profile) was given")
     ssh = opt.ssh_defaults(port, identity, ssh_config, known_hosts, fingerprint, trust_on_first_use, connect_timeout,
                            remote_python, remote_dir, defaults)
+    if attach is not None:
+        return attach_run(attach, host, bool(hosts or inventory), ssh, model if predict else None, DevicePlan(
+            budget_for(defaults, budget_scope), defaults.profile), results_dir if save else None, out, opt.run_policy(lock_wait, reconnect))
+    check_model(model)
     entries = opt.fleet_entries(host, tuple(h.strip() for h in ",".join(hosts or ()).split(",") if h.strip()), inventory, ssh)
     request = BenchRequest(
         model=model, backend=defaults.backend, precision=defaults.precision,
@@ -94,26 +98,117 @@ def bench(
         options=opt.backend_options(ort_provider, threads, cpu_arena, trt_mode, defaults.workspace_bytes, engine_cache,
                                     tvm_target, tvm_cc),
         tools={k: v for k, v in (("trtexec", trtexec), ("tegrastats", tegrastats_path)) if v})
-    if not model.is_file():
-        raise ModelLoadError(f"{model}: " + ("is a directory" if model.is_dir() else "no such file"))
-    get_backend(request.backend).probe_modules(request)  # unknown backend or mode: a usage error before any connection
-    prediction = predict_for(model, request, out) if predict else None
-    budget_ = None if defaults.budget_bytes is None else Budget(defaults.budget_bytes, budget_scope)
-    fleet = measure(entries, request, prediction, budget_, defaults.profile, results_dir if save else None, parallel, out,
-                    fleet=len(entries) > 1 or inventory is not None)
-    return emit(fleet, out)
+    chosen = {e.name: opt.profile_defaults(e.profile or profile, backend, precision, budget, workspace) for e in entries}
+    requests, plans = device_plans(request, model if predict else None, chosen, budget_scope, out)
+    stop = StopRequest()
+    fleet = measure(entries, requests, plans, results_dir if save else None, parallel, out,
+                    len(entries) > 1 or inventory is not None, stop, opt.run_policy(lock_wait, reconnect))
+    return with_stop_exit(stop, lambda: emit(fleet, out))
 
 
-def measure(entries, request: BenchRequest, prediction: Prediction | None, budget: Budget | None, profile: str | None,
-            results_dir: Path | None, parallel: int, out: Output, fleet: bool) -> FleetReport:
+def check_model(model: Path | None) -> None:
+    if model is None:
+        raise UsageError("missing MODEL", hint="edgemem bench model.onnx --host user@jetson (or --host local)")
+    load_model(model)  # missing, a folder, empty, corrupt, weights missing: one line before any connection
+
+
+def device_request(request: BenchRequest, d: opt.ProfileDefaults) -> BenchRequest:
+    """The request one device gets: its profile's backend, precision and workspace (flags still win)."""
+    options = dict(request.options)
+    if d.workspace_bytes:
+        options["workspace_bytes"] = d.workspace_bytes
+    return replace(request, backend=d.backend, precision=d.precision, tegrastats_interval_ms=d.tegrastats_interval_ms,
+                   options=options)
+
+
+def budget_for(d: opt.ProfileDefaults, scope: Scope | None) -> Budget | None:
+    return None if d.budget_bytes is None else Budget(d.budget_bytes, scope)
+
+
+def device_plans(request: BenchRequest, model: Path | None, chosen: dict, scope: Scope | None, out: Output) -> tuple[dict, dict]:
+    """Per device name: its request and its DevicePlan (prediction, one per distinct precision; budget; profile).
+    ``chosen`` holds each device's ProfileDefaults: an inventory device's own profile wins over --profile,
+    explicit flags over both."""
+    predictions, requests, plans = {}, {}, {}
+    for name, d in chosen.items():
+        own = requests[name] = device_request(request, d)
+        get_backend(own.backend).probe_modules(own)  # unknown backend or mode: a usage error before any connection
+        key = (own.backend, own.precision, str(own.options.get("provider")))
+        if model is not None and key not in predictions:
+            predictions[key] = predict_for(model, own, out)
+        plans[name] = DevicePlan(budget_for(d, scope), d.profile, predictions.get(key))
+    return requests, plans
+
+
+def measure(entries, requests: dict, plans: dict, results_dir: Path | None, parallel: int, out: Output, fleet: bool,
+            stop: StopRequest, policy) -> FleetReport:
     """Run on every device (raw logs under results_dir/logs, or a temporary folder when nothing is saved)."""
     artifacts_root = (results_dir / "logs") if results_dir is not None else Path(tempfile.mkdtemp(prefix="edgemem-bench-logs-"))
     try:
-        outcomes = run_all(entries, request, artifacts_root, parallel, out, threading.Event())
-        return report_devices(outcomes, prediction, budget, profile, results_dir, fleet)
+        jobs = [(entry, replace(requests[entry.name], tools={**entry.tools, **requests[entry.name].tools})) for entry in entries]
+        with bench_progress(out) as update:
+            outcomes = run_fleet(jobs, artifacts_root, parallel, announcing(out, update), stop, policy)
+        return report_devices(outcomes, None, None, None, results_dir, fleet, plans)
     finally:
         if results_dir is None:
             shutil.rmtree(artifacts_root, ignore_errors=True)
+
+
+def attach_run(run_id: str, host: str, several: bool, ssh, model: Path | None, plan: DevicePlan, results_dir: Path | None,
+               out: Output, policy) -> int:
+    """--attach: follow a run already on the device to its result, then report and save it as usual."""
+    if several:
+        raise UsageError("--attach takes one --host (the device the run is on)")
+    entry = opt.fleet_entries(host, (), None, ssh)[0]
+    artifacts_root = (results_dir / "logs") if results_dir is not None else Path(tempfile.mkdtemp(prefix="edgemem-bench-logs-"))
+    stop = StopRequest()
+    try:
+        with bench_progress(out) as update:
+            outcome = attach(run_id, entry, artifacts_root, announcing(out, update), stop, policy)
+        plan = replace(plan, prediction=prediction_for_run(model, outcome.result, out) if model is not None else None)
+        return with_stop_exit(stop, lambda: emit(report_devices([outcome], None, None, None, results_dir, False,
+                                                                {entry.name: plan}), out))
+    finally:
+        if results_dir is None:
+            shutil.rmtree(artifacts_root, ignore_errors=True)
+
+
+def prediction_for_run(model: Path, result, out: Output) -> Prediction | None:
+    """The prediction for an attached run's model, precision and shapes (when MODEL is that run's model)."""
+    if result is None:
+        return None
+    if not model.is_file():
+        raise ModelLoadError(f"{model}: no such file")
+    if sha256_file(model) != result.model.get("sha256"):
+        return Prediction(note=f"{model.name} is not the model of run {result.run_id}; no prediction")
+    inputs = (result.request or {}).get("inputs") or {}
+    providers = ((result.request or {}).get("options") or {}).get("providers") or []
+    request = BenchRequest(model=model, backend=result.backend, precision=result.precision,
+                           input_shapes={k: tuple(v) for k, v in (inputs.get("shapes") or {}).items()},
+                           dims=dict(inputs.get("dims") or {}),
+                           options={"provider": "tensorrt" if "TensorrtExecutionProvider" in providers else "cpu"})
+    return predict_for(model, request, out)
+
+
+def with_stop_exit(stop: StopRequest, report) -> int:
+    """The report's exit code, or 130 / 143 when Ctrl-C / SIGTERM stopped the bench (results saved first)."""
+    try:
+        code = report()
+    except EdgememError as exc:
+        if stop.exit_code:
+            exc.exit_code = stop.exit_code
+        raise
+    return stop.exit_code or code
+
+
+def announcing(out: Output, progress):
+    """Progress updates; run ids, reconnects and cancels are also printed as lines on stderr."""
+    def update(host: str, document: dict) -> None:
+        if document.get("announce") and not out.quiet:
+            out.err.print(document["announce"], markup=False, highlight=False, soft_wrap=True)
+        progress(host, document)
+
+    return update
 
 
 def emit(fleet: FleetReport, out: Output) -> int:
@@ -126,8 +221,9 @@ def emit(fleet: FleetReport, out: Output) -> int:
         if device.failed:
             error = device.result.error or {}
             code = error.get("code", "internal")
-            raise AgentError(f"{device.name}: {code}: {error.get('message')}", code, error.get("stage"),
-                             hint=ERROR_MEANING.get(code))
+            raise AgentError(f"{device.name}: {code}: {error.get('message')}"
+                             + (f" (partial result saved to {device.saved_to})" if device.saved_to else ""),
+                             code, error.get("stage"), hint=ERROR_MEANING.get(code))
     else:
         out.emit_json(fleet.to_json()) if out.json_mode else render_fleet(fleet, out)
         for device in fleet.failed:
@@ -146,10 +242,10 @@ def history(source: Path | None, results_dir: Path, out: Output) -> int:
         model_sha = sha256_file(source)
     elif source is not None:
         paths = [source]
-    if paths == [results_dir] and not results_dir.exists():
-        reports, skipped = [], []
-    else:
-        reports, skipped = load_reports(paths)
+    if paths == [results_dir] and not results_dir.is_dir():
+        raise ConfigError(f"--results-dir {results_dir}: no such folder, so no stored results",
+                          hint="run edgemem bench first, or point --results-dir (EDGEMEM_RESULTS_DIR) at the results")
+    reports, skipped = load_reports(paths)
     rows = history_rows(reports, model_sha256=model_sha)
     if out.json_mode:
         out.emit_json({"schema": "edgemem.bench_history/1", "rows": [asdict(r) for r in rows], "skipped": skipped})
@@ -177,10 +273,3 @@ def predict_for(model: Path, request: BenchRequest, out: Output) -> Prediction:
         return Prediction(note=f"analyzer: {exc.one_line()}", precision=precision.value if precision else None)
     return Prediction(report.best.arena_bytes, report.best.peak_bytes, report.weights_bytes,
                       precision.value if precision else "as stored", report.best.name)
-
-
-def run_all(entries, request, artifacts_root: Path, parallel: int, out: Output, cancel) -> list:
-    """Every device at once (a single one too), with progress on stderr; Ctrl-C cancels them all."""
-    jobs = [(entry, replace(request, tools={**entry.tools, **request.tools})) for entry in entries]
-    with bench_progress(out) as update:
-        return run_fleet(jobs, artifacts_root, parallel, update, cancel)  # Ctrl-C sets cancel there

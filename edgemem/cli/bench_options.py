@@ -11,6 +11,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from edgemem.bench.fleet import FleetEntry, SshDefaults, load_inventory, target_for
+from edgemem.bench.run import RunPolicy
+from edgemem.bench.watch import WatchPolicy
 from edgemem.budget import Precision
 from edgemem.cli import params
 from edgemem.cli.choices import Backend, OrtProvider, TrtMode
@@ -80,6 +82,17 @@ def fleet_entries(host: str, hosts: tuple[str, ...], inventory: Path | None, def
             raise UsageError("--fingerprint pins one host's key; use an inventory file for several hosts")
         return [FleetEntry(h, target_for(h, defaults)) for h in hosts]
     return [FleetEntry(host, target_for(host, defaults))]
+
+
+# ---- run control: one bench per device, reattaching, reconnecting -------------------------------
+
+Attach = Annotated[Optional[str], _option("--attach", metavar="RUN_ID", help="Reattach to run RUN_ID on --host (running or finished) and save its result.")]
+LockWait = Annotated[float, _option("--lock-wait", metavar="DURATION", parser=params.duration_s, help="Queue this long behind another bench on the device (0s: refuse at once).")]
+Reconnect = Annotated[float, _option("--reconnect", metavar="DURATION", parser=params.duration_s, help="How long a lost SSH connection is retried (with backoff) during a run.")]
+
+
+def run_policy(lock_wait_s: float, reconnect_s: float) -> RunPolicy:
+    return RunPolicy(lock_wait_s=lock_wait_s, watch=WatchPolicy(reconnect_s=reconnect_s))
 
 
 # ---- timing: how long and how often the device measures ----------------------------------------

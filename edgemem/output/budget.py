@@ -13,17 +13,21 @@ COUNTED = {Scope.ACTIVATIONS: "arena", Scope.WEIGHTS: "weights", Scope.MODEL: "a
 
 
 def budget_amount(budget_bytes: int) -> str:
-    return f"{budget_bytes:,} bytes ({format_bytes(budget_bytes, binary=False)} = {format_bytes(budget_bytes)})"
+    """``6.00 KiB (6,144 B)``, or ``256.00 MB (256,000,000 B)`` for a budget given in decimal units."""
+    decimal = budget_bytes % 1000 == 0 and budget_bytes % 1024 != 0
+    return f"{format_bytes(budget_bytes, binary=not decimal)} ({budget_bytes:,} B)"
 
 
 def budget_line(check: BudgetCheck, counted: str | None = None, label: str = "budget") -> Text:
-    """``budget 1,000 bytes (...) on model: fits (arena + weights 900 B, 100 B to spare)``, coloured by the verdict."""
+    """``budget 6.00 KiB (6,144 B): fits, arena 6.00 KiB (0 B to spare)``, coloured by the verdict."""
     what = counted or COUNTED[check.scope]
-    head = f"{label} {budget_amount(check.budget_bytes)} on {check.scope.value}: "
+    head = f"{label} {budget_amount(check.budget_bytes)}: "
     if check.fits is None:
-        return Text(head + f"unknown ({what} not measured)", style="bold yellow")
+        return Text(head + f"unknown, {what} not measured", style="bold yellow")
     if check.fits:
-        return Text(head + f"fits ({what} {format_bytes(check.required_bytes)}, "
-                           f"{format_bytes(check.headroom_bytes)} to spare)", style="green")
-    return Text(head + f"does NOT fit ({what} {format_bytes(check.required_bytes)}, short by "
-                       f"{format_bytes(check.shortfall_bytes)} = {check.shortfall_bytes:,} bytes)", style="bold red")
+        return Text(head + f"fits, {what} {format_bytes(check.required_bytes)} "
+                           f"({format_bytes(check.headroom_bytes)} to spare)", style="green")
+    shortfall = format_bytes(check.shortfall_bytes)
+    exact = f" = {check.shortfall_bytes:,} B" if check.shortfall_bytes >= 1024 else ""
+    return Text(head + f"does NOT fit, {what} {format_bytes(check.required_bytes)} (short by {shortfall}{exact})",
+                style="bold red")

@@ -1,4 +1,5 @@
-"""Training progress on stderr (one bar per phase) and the accuracy format every distill table uses."""
+"""Training progress on stderr (one bar per phase, one line in 80 columns) and the accuracy format every distill
+table uses."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ __all__ = ["DistillProgress", "percent"]
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.2f}%"
-
 
 
 class DistillProgress:
@@ -36,12 +36,12 @@ class DistillProgress:
 
     def step(self, epoch: int, loss: float) -> None:
         if self._bar is not None:
-            self._bar.update(advance=1, info=f"epoch {epoch}/{self._epochs} loss {loss:.4f} {self._last}")
+            self._bar.update(advance=1, info=f"epoch {epoch}/{self._epochs} loss {loss:.4f}" + (f", {self._last}" if self._last else ""))
 
     def epoch_end(self, metrics: EpochMetrics) -> None:
-        self._last = f"| last epoch: loss {metrics.train_loss:.4f} acc {metrics.eval_accuracy * 100:.2f}%"
+        self._last = f"last acc {metrics.eval_accuracy * 100:.2f}%"
         if self._bar is not None:
-            self._bar.update(info=f"epoch {metrics.epoch}/{self._epochs} {self._last}")
+            self._bar.update(info=f"epoch {metrics.epoch}/{self._epochs} loss {metrics.train_loss:.4f}, {self._last}")
         if not self.out.interactive and metrics.epoch == self._epochs:
             self.out.info(f"{self._name}: {metrics.epoch} epochs, loss {metrics.train_loss:.4f}, "
                           f"accuracy {metrics.eval_accuracy * 100:.2f}%")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from edgemem.bench.protocol import AGENT_VERSION
 from edgemem.cli import app
 
 runner = CliRunner()
@@ -25,7 +26,7 @@ def test_local_run_json_with_prediction_next_to_measurement(tmp_path, cnn):
     assert report["schema"] == "edgemem.bench_report/1" and report["result"]["schema"] == "edgemem.bench_result/1"
     r, v = report["result"], report["verdict"]
     assert r["host"] == "local" and r["status"] == "ok" and r["backend_info"]["providers"] == ["CPUExecutionProvider"]
-    assert r["versions"]["agent"] == "0.1.0" and r["request"]["measure"]["runs"] == 10
+    assert r["versions"]["agent"] == AGENT_VERSION and r["request"]["measure"]["runs"] == 10
     # the analyzer's arena for this model: conv outputs 8x32x32 fp32 = 32 KiB each, two live at once
     assert v["predicted_activation_bytes"] == 65536 and v["prediction_precision"] == "as stored"
     assert v["measured_activation_bytes"] == r["memory"]["activations"]["value_bytes"] > 0
