@@ -7,7 +7,8 @@ For each runtime the baseline is first calibrated on this machine (edgemem.verif
 tiny models, fresh processes). For each model: the runtime-aware prediction (ONNX Runtime: replay
 of its order, planner, kernel scratch and BFC arena; TVM: replay of the compiled module's VM
 program on its allocators) and the median of ``--repeats`` fresh measuring processes
-(edgemem.verify.worker). Printed per model and runtime:
+(the bench agent's worker for the runtime on this machine, as ``edgemem verify --host local`` runs
+it: edgemem.verify.device). Printed per model and runtime:
 
 * the analyzer's theoretical figure (stored order, edgemem's own arena plan) for scale;
 * the runtime-aware predicted activation figure (tensors + scratch + allocator bookkeeping that one
@@ -38,8 +39,9 @@ from edgemem.errors import EdgememError  # noqa: E402
 from edgemem.graph import load_graph  # noqa: E402
 from edgemem.memory.analyze import AnalyzeOptions, analyze  # noqa: E402
 from edgemem.memory.runtime import OrtSettings, TvmSettings  # noqa: E402
-from edgemem.verify.local import measure_fresh  # noqa: E402
-from edgemem.verify.local_calibration import CALIBRATORS  # noqa: E402
+from edgemem.bench.run import Target  # noqa: E402
+from edgemem.verify.calibration import CALIBRATORS  # noqa: E402
+from edgemem.verify.device import Measuring, measure_on  # noqa: E402
 from edgemem.verify.predictors import plan  # noqa: E402
 
 TOLERANCE = 0.15
@@ -51,8 +53,13 @@ def theoretical(graph) -> int:
 
 
 def predict(runtime: str, graph, path: str, baseline, args):
-    planned = plan(runtime, graph, Path(path), baseline, threads=args.threads, execution_order=args.order, runs=3)
+    planned = plan(runtime, graph, Path(path), baseline, threads=args.threads, execution_order=args.order)
     return planned.prediction, planned.job
+
+
+def measuring(args) -> Measuring:
+    """Fresh processes on this machine through the bench agent (what verify --host local does)."""
+    return Measuring(Target("local"), repeats=args.repeats, runs=3)
 
 
 def verdicts(predicted_peak: int, measured_peak: int) -> list[bool]:
@@ -69,7 +76,7 @@ def one(runtime: str, name: str, baseline, args) -> dict:
     graph = load_graph(path)
     try:
         prediction, job = predict(runtime, graph, path, baseline, args)
-        measured = measure_fresh(job, args.repeats).summary
+        measured = measure_on(measuring(args), job).summary
     except EdgememError as exc:  # TvmCompileError, MeasureError: the runtime rejected the model
         return {"model": name, "runtime": runtime, "rejected": exc.one_line()[:200]}
     predicted_run, measured_run = prediction.run_bytes, measured["activations"]["median_bytes"]
@@ -112,7 +119,7 @@ def main(argv=None) -> int:
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
     for runtime in args.runtimes.split(","):
         settings = OrtSettings(execution_order=args.order, threads=args.threads) if runtime == "onnxruntime" else TvmSettings()
-        baseline = CALIBRATORS[runtime](settings, repeats=args.repeats)
+        baseline = CALIBRATORS[runtime](lambda job: measure_on(measuring(args), job), settings, "calibrated in this run")
         print(f"{runtime} baseline: {baseline}", flush=True)
         print(HEADER, flush=True)
         for name in args.models.split(","):

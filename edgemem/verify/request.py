@@ -27,6 +27,11 @@ class VerifyRequest:
     input_shapes: dict = field(default_factory=dict)
     dims: dict = field(default_factory=dict)
     tvm_target: str = "llvm"
+    tvm_cc: str | None = None  # cross compiler for the device's TVM library
+    precision: str = "fp16"  # TensorRT's build precision
+    trt_mode: str = "trtexec"  # TensorRT through trtexec or its Python API
+    workspace_bytes: int | None = None  # TensorRT builder workspace limit
+    recalibrate: bool = False  # measure the runtime baseline again instead of using the cached calibration
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -35,6 +40,8 @@ class VerifyRequest:
             raise UsageError("--repeats, --runs and --threads must be at least 1")
         if self.budget_bytes <= 0:
             raise UsageError("the budget must be a positive size")
+        if self.trt_mode not in ("trtexec", "python"):
+            raise UsageError(f"unknown TensorRT mode {self.trt_mode!r}", hint="choose trtexec or python")
         if self.execution_order not in ("priority", "default"):
             raise UsageError(f"unknown execution order {self.execution_order!r}", hint="choose priority or default")
 

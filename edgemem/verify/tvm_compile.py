@@ -170,15 +170,17 @@ def read_program(mod, target: str = "llvm") -> VmProgram:
     return VmProgram(tuple(reader.ops), reader.outputs(main.body.body), tuple(sorted(set(reader.unknown))))
 
 
-def compile_for_verify(model_path: str | os.PathLike, signature: list[dict], target: str = "llvm") -> Compiled:
-    """Compile (or reuse) the library and its VM program for ``model_path`` at ``signature``."""
+def compile_for_verify(model_path: str | os.PathLike, signature: list[dict], target: str = "llvm",
+                       cc: str | None = None) -> Compiled:
+    """Compile (or reuse) the library and its VM program for ``model_path`` at ``signature``
+    (``cc``: a cross compiler for the device, e.g. aarch64-linux-gnu-g++)."""
     import onnx
     import tvm
     from tvm import relax
 
     model_path = Path(model_path)
     digest = hashlib.sha256(model_path.read_bytes())
-    digest.update(json.dumps([signature, target, tvm.__version__], sort_keys=True).encode())
+    digest.update(json.dumps([signature, target, tvm.__version__] + ([cc] if cc else []), sort_keys=True).encode())
     base = cache_dir() / digest.hexdigest()[:32]
     library, program_file = base.with_suffix(".so"), base.with_suffix(".program.pickle")
     if library.exists() and program_file.exists():
@@ -194,7 +196,12 @@ def compile_for_verify(model_path: str | os.PathLike, signature: list[dict], tar
         raise TvmCompileError(f"TVM could not compile the model for {target}: {' '.join(str(exc).split())[:300]}") from None
     base.parent.mkdir(parents=True, exist_ok=True)
     tmp = base.with_suffix(f".tmp{os.getpid()}.so")
-    executable.export_library(str(tmp))
+    if cc:
+        from tvm.contrib import cc as tvm_cc
+
+        executable.export_library(str(tmp), fcompile=tvm_cc.cross_compiler(cc))
+    else:
+        executable.export_library(str(tmp))
     os.replace(tmp, library)
     program_file.write_bytes(pickle.dumps((program, notes)))
     return Compiled(library, program, target, tvm.__version__, notes)

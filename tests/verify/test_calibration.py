@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from edgemem.memory.runtime import OrtSettings
-from edgemem.verify import calibrate
-from edgemem.verify.local_calibration import calibrate_onnxruntime
+from edgemem.bench.run import Target
+from edgemem.memory.runtime import OrtSettings, RuntimeBaseline
+from edgemem.verify import calibrate, calibration
+from edgemem.verify.device import Measuring, measure_on
 
 
 def test_calibration_models_are_what_they_claim(tmp_path):
@@ -17,9 +18,22 @@ def test_calibration_models_are_what_they_claim(tmp_path):
     assert sizes == {"one_node": 1, "chain": 65, "convnet": 5}
 
 
-def test_onnxruntime_baseline_is_measured_and_labelled():
+def test_onnxruntime_baseline_is_measured_and_labelled(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    got = calibrate_onnxruntime(OrtSettings(), repeats=1)
+    monkeypatch.setenv("EDGEMEM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EDGEMEM_DEVICE_LOCK", str(tmp_path / "device.lock"))
+    measuring = Measuring(Target("local"), repeats=1, runs=2, artifacts_root=tmp_path / "logs")
+    got = calibration.calibrate_onnxruntime(lambda job: measure_on(measuring, job), OrtSettings(), "calibrated here")
     assert got.import_bytes > 10 << 20  # python + numpy + onnxruntime
     assert got.session_bytes > 0 and got.per_node_bytes >= 0 and got.first_run_bytes >= 0
-    assert got.inputs_bytes >= 0 and got.source.startswith("calibrated on")
+    assert got.inputs_bytes >= 0 and got.source == "calibrated here"
+
+
+def test_the_cache_keeps_a_baseline_with_its_runtime_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEMEM_CACHE", str(tmp_path / "cache"))
+    key = {"host": "dev", "backend": "onnxruntime", "threads": 1}
+    assert calibration.cached(key) is None
+    baseline = RuntimeBaseline(1, 2, 3, 4, 5, "calibrated on dev")
+    calibration.store(key, baseline, "1.32.0")
+    assert calibration.cached(key) == (baseline, "1.32.0")
+    assert calibration.cached(dict(key, threads=2)) is None  # other settings, another calibration
