@@ -39,7 +39,7 @@ from edgemem.errors import EdgememError  # noqa: E402
 from edgemem.graph import load_graph  # noqa: E402
 from edgemem.memory.analyze import AnalyzeOptions, analyze  # noqa: E402
 from edgemem.memory.runtime import OrtSettings, TvmSettings  # noqa: E402
-from edgemem.bench.run import Target  # noqa: E402
+from edgemem.bench.run import RunPolicy, Target  # noqa: E402
 from edgemem.verify.calibration import CALIBRATORS  # noqa: E402
 from edgemem.verify.device import Measuring, measure_on  # noqa: E402
 from edgemem.verify.predictors import plan  # noqa: E402
@@ -59,7 +59,7 @@ def predict(runtime: str, graph, path: str, baseline, args):
 
 def measuring(args) -> Measuring:
     """Fresh processes on this machine through the bench agent (what verify --host local does)."""
-    return Measuring(Target("local"), repeats=args.repeats, runs=3)
+    return Measuring(Target("local"), repeats=args.repeats, runs=3, policy=RunPolicy(lock_wait_s=3600.0))
 
 
 def verdicts(predicted_peak: int, measured_peak: int) -> list[bool]:

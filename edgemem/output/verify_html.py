@@ -104,8 +104,9 @@ def write_report(report: VerifyReport, path: str | Path) -> Path:
         polyline([(i, v) for i, v in enumerate(steps)], "predicted timeline: arena bytes in use after each kernel",
                  "kernel", "in use"),
         bars(arena_bars(report), "the arena: reserved, in use, written, measured"),
-        polyline([(t, rss) for t, rss, _ in trace if rss is not None], "measured memory trace (sampled VmRSS of one process)",
-                 "seconds", "RSS"),
+        polyline([(t, rss + (gpu or 0)) for t, rss, gpu in trace if rss is not None],
+                 "measured memory trace of the first process (VmRSS, plus its nvmap GPU memory where readable), "
+                 "sampled by the agent", "seconds", "memory"),
         histogram(list(report.measurement.latencies_ms) if report.measurement is not None else [],
                   "latency histogram (all timed runs of all processes)"),
         parts_html(report),

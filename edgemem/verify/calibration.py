@@ -75,9 +75,19 @@ def cached(key: dict) -> tuple[RuntimeBaseline, str | None] | None:
         return None
 
 
+def profile_table(backend: str, baseline: RuntimeBaseline, runtime_version: str | None, when: str) -> str:
+    """The ``[baseline.<backend>]`` table for a device profile (profiles/README.md) with these figures."""
+    figures = "".join(f'{name} = "{getattr(baseline, field)} B"\n' for name, field in (
+        ("import", "import_bytes"), ("session", "session_bytes"), ("per_node", "per_node_bytes"),
+        ("inputs", "inputs_bytes"), ("first_run", "first_run_bytes")))
+    return (f'[baseline.{backend}]\nstatus = "measured"\n{figures}'
+            f'measured_with = "{backend} {runtime_version or "?"}, edgemem calibration, {when}"\n')
+
+
 def store(key: dict, baseline: RuntimeBaseline, runtime_version: str | None) -> None:
-    document = {"key": key, "baseline": asdict(baseline), "runtime_version": runtime_version,
-                "measured_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    document = {"key": key, "baseline": asdict(baseline), "runtime_version": runtime_version, "measured_utc": when,
+                "profile_table": profile_table(key.get("backend", "?"), baseline, runtime_version, when)}
     try:
         cache_file(key).write_text(json.dumps(document, indent=1, default=str))
     except OSError:

@@ -60,11 +60,12 @@ def activation_reason(prediction: RuntimePrediction, gap: float, spread: int | N
 
 
 def reason_for(part: str, prediction: RuntimePrediction, predicted: int | None, measured: int | None,
-               gap: float | None, spread: int | None) -> str | None:
+               gap: float | None, spread: int | None, source: str = "") -> str | None:
     if predicted is None:
         return f"no prediction: {prediction.part(part if part != 'activations' else 'scratch').how}"
     if measured is None:
-        return "not measured (the run did not finish or the device did not report it)"
+        return f"not measured: {source.removeprefix('unknown: ')}" if source.startswith("unknown: ") else \
+            "not measured (the run did not finish or the device did not report it)"
     if gap is None or abs(gap) <= GAP_LIMIT:
         return None
     if spread is not None and spread > abs(predicted - measured):
@@ -84,6 +85,7 @@ def compare(prediction: RuntimePrediction, measured: dict) -> tuple[PartComparis
         summary = measured.get(part) or {}
         median, spread = summary.get("median_bytes"), summary.get("spread_bytes")
         gap = _gap(predicted, median)
-        rows.append(PartComparison(part, predicted, how, median, spread, summary.get("source", "unknown"), gap,
-                                   reason_for(part, prediction, predicted, median, gap, spread)))
+        source = summary.get("source", "unknown")
+        rows.append(PartComparison(part, predicted, how, median, spread, source, gap,
+                                   reason_for(part, prediction, predicted, median, gap, spread, source)))
     return tuple(rows)

@@ -126,6 +126,11 @@ def measurement_of(runs: FreshRuns) -> Measurement:
 def verify(request: VerifyRequest, measuring: Measuring) -> VerifyReport:
     graph = load_graph(request.model, LoadOptions(input_shapes=request.input_shapes, dims=request.dims))
     theoretical = analyze(graph, AnalyzeOptions(orders=("stored",), time_limit_s=5.0)).best.arena_bytes
+    if request.backend == "tvm":  # a model TVM rejects is told before the device is calibrated (the build is cached)
+        from edgemem.verify.tvm_compile import compile_for_verify
+        from edgemem.verify.predictors import signature
+
+        compile_for_verify(request.model, signature(graph), request.tvm_target, request.tvm_cc)
     calibrator = Calibrator(request, measuring)
     baseline, version = calibrator.baseline()
     planned = planning(request, graph, baseline)

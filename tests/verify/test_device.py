@@ -18,12 +18,6 @@ FIRST_RUN_ALLOWANCE = 160 * 1024  # stack and heap the first inference of any mo
 SMALL_BLOCK_SLACK = 32 * 1024  # blocks under glibc's mmap threshold may land on heap pages already resident
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDGEMEM_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("EDGEMEM_DEVICE_LOCK", str(tmp_path / "device.lock"))
-
-
 def agrees(predicted: int, measured: int) -> bool:
     return predicted - SMALL_BLOCK_SLACK <= measured <= predicted + FIRST_RUN_ALLOWANCE
 
