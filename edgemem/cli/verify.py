@@ -16,7 +16,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from edgemem.bench.fleet import target_for
+from edgemem.bench.fleet import SshDefaults, target_for
 from edgemem.bench.run import RunPolicy, Target
 from edgemem.bench.stop import StopRequest, stop_on_signals
 from edgemem.budget import Precision, Scope
@@ -24,7 +24,7 @@ from edgemem.cli import bench_options as opt
 from edgemem.cli import params
 from edgemem.cli.choices import Backend, ExecutionOrder, TrtMode
 from edgemem.cli.errors import handles_errors
-from edgemem.errors import ModelLoadError, UsageError
+from edgemem.errors import EdgememError, ModelLoadError, UsageError
 from edgemem.output import Output
 from edgemem.output.verify import render_verify
 from edgemem.output.verify_html import write_report
@@ -130,3 +130,17 @@ def run_verify(request: VerifyRequest, device: Device, logs: Path | None, out: O
     finally:
         if logs is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def verify_student(model: Path, host: str, backend: str, budget_bytes: int, scope: Scope, out: Output) -> dict:
+    """``distill --verify-on``: the student verified on ``host``; a failure to verify is a verdict too
+    (status "error", never a pass), so the distilled student is still reported and saved."""
+    from edgemem.verify.report import summary
+
+    try:
+        request = VerifyRequest(model, host, budget_bytes, scope, backend)
+        device = Device(target_for(host, SshDefaults()), {}, 1800.0, RunPolicy())
+        return summary(run_verify(request, device, None, out))
+    except EdgememError as exc:
+        return {"schema": "edgemem.verify_report/1", "model": str(model), "host": host, "backend": backend,
+                "verdict": {"status": "error", "reason": exc.one_line(), "exit_code": int(exc.exit_code)}}

@@ -78,6 +78,25 @@ class VerifyReport:
         }
 
 
+def part_medians(measurement: Measurement | None) -> dict:
+    if measurement is None:
+        return {}
+    return {name: {k: part.get(k) for k in ("median_bytes", "spread_bytes", "source")}
+            for name, part in measurement.summary.items() if isinstance(part, dict)}
+
+
+def summary(report: VerifyReport) -> dict:
+    """The verdict and what it rests on, for another command's report (``distill --verify-on``)."""
+    return {"schema": SCHEMA, "model": report.path, "host": report.host, "backend": report.backend,
+            "verdict": {"status": report.verdict.status, "reason": report.verdict.reason,
+                        "exit_code": int(report.verdict.exit_code)},
+            "budget": {"predicted": report.predicted_check.to_json(),
+                       "measured": None if report.measured_check is None else report.measured_check.to_json()},
+            "predicted": {"run_bytes": report.prediction.run_bytes, "peak_bytes": report.prediction.peak_bytes},
+            "measured": part_medians(report.measurement),
+            "repeats": report.measurement.repeats if report.measurement is not None else 0}
+
+
 def decide(measured: BudgetCheck | None, predicted: BudgetCheck, measurement: Measurement | None) -> Verdict:
     """fits / over from the device; partial (never a pass) when part of the memory was not seen."""
     if measurement is None or measured is None:
