@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgemem.bench.backends.tvm import export_library
 from edgemem.errors import EdgememError
 from edgemem.memory.runtime.tvm_program import VmOp, VmProgram
 
@@ -194,14 +195,6 @@ def compile_for_verify(model_path: str | os.PathLike, signature: list[dict], tar
         executable = tvm.compile(lowered, target=target, relax_pipeline=None)
     except Exception as exc:
         raise TvmCompileError(f"TVM could not compile the model for {target}: {' '.join(str(exc).split())[:300]}") from None
-    base.parent.mkdir(parents=True, exist_ok=True)
-    tmp = base.with_suffix(f".tmp{os.getpid()}.so")
-    if cc:
-        from tvm.contrib import cc as tvm_cc
-
-        executable.export_library(str(tmp), fcompile=tvm_cc.cross_compiler(cc))
-    else:
-        executable.export_library(str(tmp))
-    os.replace(tmp, library)
+    export_library(executable, library, cc)
     program_file.write_bytes(pickle.dumps((program, notes)))
     return Compiled(library, program, target, tvm.__version__, notes)
