@@ -11,7 +11,7 @@ underscores) plus tables for what has no flag::
     epochs = 24                   # --epochs (students); teacher_epochs for the teacher
     sweep = "k=1,2,4,8"           # --sweep (or a list: sweep = [1, 2, 4, 8])
     [train]         batch_size, lr, momentum, weight_decay, nesterov, schedule, milestones, gamma, threads,
-                    divergence_factor, eval_batch_size, device
+                    divergence_factor, eval_batch_size, device, autocast
     [teacher_train] the same keys for the teacher's own training
     [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight
     [student]       pool_factor, conv, width, red, init, pool_factors, convs, widths, online_students
@@ -45,6 +45,7 @@ from edgemem.units import parse_size
 PRECISIONS = ("fp32", "fp16", "int8")
 BUDGET_SCOPES = ("activations", "total")
 SCHEDULES = ("cosine", "step", "constant")
+AUTOCASTS = ("none", "bf16")
 INITS = ("scratch", "teacher")
 SWEEP_KEYS = {"k": "pool_factor", "pool_factor": "pool_factor", "width": "width"}
 
@@ -66,6 +67,7 @@ class TrainConfig:
     divergence_factor: float = 100.0  # an epoch loss above this x the first epoch's is divergence
     eval_batch_size: int = 512
     device: str = "auto"  # auto (CUDA when available, else CPU) | cpu | cuda | cuda:N
+    autocast: str = "none"  # none | bf16: bfloat16 autocast in training steps (evaluation stays fp32)
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ def _validate_train(t: TrainConfig, name: str) -> None:
         (all(m >= 1 for m in t.milestones), "milestones must be epochs >= 1"), (0 < t.gamma <= 1, "gamma must be in (0, 1]"),
         (t.threads >= 0, "threads must be >= 0"), (t.divergence_factor > 1, "divergence_factor must be > 1"),
         (t.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
+        (t.autocast in AUTOCASTS, f"autocast {t.autocast!r}: choose {', '.join(AUTOCASTS)}"),
         (re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", t.device) is not None, f"device {t.device!r}: use auto, cpu, cuda or cuda:N"),
     ]
     for ok, message in checks:

@@ -137,3 +137,21 @@ def test_training_on_cuda_returns_models_on_the_cpu(teacher, tmp_path):
     resumed = fit(make_job("student", "red_kd", epochs=2, teacher=teacher.model, model=TinyNet(width=8, stem_stride=2),
                            pairs=[("stem", "layer2")], checkpoint_dir=tmp_path, device="cuda", resume=True))
     assert resumed.summary.cached and resumed.summary.accuracy == outcome.summary.accuracy
+
+
+def test_bf16_autocast_trains_and_evaluates_in_fp32(teacher):
+    outcome = fit(make_job("student", "kd", epochs=3, teacher=teacher.model, model=TinyNet(width=8, stem_stride=2),
+                           dataset=digits(None), lr=0.1, autocast="bf16"))
+    history = outcome.summary.history
+    assert history[-1].train_loss < history[0].train_loss
+    assert outcome.summary.accuracy > 0.3
+    assert all(p.dtype == torch.float32 for p in outcome.model.parameters())
+
+
+def test_autocast_setting_is_validated():
+    from edgemem.distill.config import config_from_mapping
+    from edgemem.errors import ConfigError
+
+    assert config_from_mapping({"train": {"autocast": "bf16"}}).train.autocast == "bf16"
+    with pytest.raises(ConfigError, match="autocast 'fp16'"):
+        config_from_mapping({"train": {"autocast": "fp16"}})

@@ -68,6 +68,13 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def autocast(device: torch.device, mode: str):
+    """bfloat16 autocast of a training step's forward and loss (``[train] autocast = "bf16"``), else nothing.
+
+    The backward runs outside, as autocast wants; evaluation and export stay in fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16")
+
+
 def build_optimizer(parameters, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(parameters, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                            nesterov=cfg.nesterov and cfg.momentum > 0)
@@ -188,7 +195,8 @@ class Trainer(abc.ABC):
         parts_sum: dict[str, float] = {}
         for step, (x, y) in enumerate(job.batches.train_batches(epoch)):
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-            loss, parts, logits = self.step_loss(x, y)
+            with autocast(self.device, job.train.autocast):
+                loss, parts, logits = self.step_loss(x, y)
             value = float(loss.detach())
             if not math.isfinite(value):
                 self._diverged(epoch, f"the loss became {value} at step {step + 1}", optimizer, history)
