@@ -36,7 +36,8 @@ class TrainJob:
     weights: dict  # resolved loss weights (config.resolve_weights)
     method: str
     teacher: nn.Module | None = None
-    pairs: list[tuple[str, str]] = field(default_factory=list)  # (student module path, teacher module path)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # RED pairs (student module path, teacher module path)
+    stage_pairs: list[tuple[str, str]] = field(default_factory=list)  # AT / hint pairs (pairs.stage_pairs)
     checkpoint_dir: Path | None = None
     resume: bool = False
     seed: int = 0
@@ -96,6 +97,7 @@ class Trainer(abc.ABC):
         self.job = job
         self.weights = job.weights
         self.modules: dict[str, nn.Module] = {}
+        self.epoch = 0  # the epoch in progress (0-based), for schedules inside an epoch loop
 
     # ---- what subclasses provide ----------------------------------------------------------
     @abc.abstractmethod
@@ -187,6 +189,7 @@ class Trainer(abc.ABC):
 
     def _run_epoch(self, epoch: int, optimizer, history: list[EpochMetrics]) -> tuple[float, float, dict]:
         job = self.job
+        self.epoch = epoch
         for module in self.modules.values():
             module.train()
         if job.teacher is not None:
