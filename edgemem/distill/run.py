@@ -191,15 +191,19 @@ def build_student(ctx: Context, teacher, spec):
 
 def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: Path, description: str | None = None):
     """Derive, train, export, check and analyze one student: (ModelSummary, parity diff, method used)."""
+    from edgemem.distill.pairs import stage_pairs
+
     student = build_student(ctx, teacher, spec)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
     method = resolve_method(method, pairs, role)
+    stages = stage_pairs(teacher, student.model, ctx.input_shape) if METHODS[method].needs_teacher else []
     job_teacher = teacher if METHODS[method].needs_teacher else None
     fingerprint = _digest({"teacher": teacher_fingerprint(ctx.config), "teacher_weights": ctx.config.teacher_weights,
                            "spec": dataclasses.asdict(spec), "method": method, "weights": resolve_weights(ctx.config, method),
                            "train": dataclasses.asdict(ctx.config.train), "init": ctx.config.student.init,
                            "online_students": ctx.config.student.online_students})
-    outcome = run_training(ctx, role, student.model, job_teacher, pairs, method, ctx.config.train, folder / "checkpoint", fingerprint)
+    outcome = run_training(ctx, role, student.model, job_teacher, pairs, method, ctx.config.train, folder / "checkpoint", fingerprint,
+                           stages)
     summary, parity = export_student(ctx, outcome, spec, role, folder, description or student.description or spec.label())
     return summary, parity, method
 
@@ -209,12 +213,13 @@ def resolve_method(method: str, pairs: list, role: str = "student") -> str:
     if method == AUTO:
         return "red_kd" if pairs else "kd"
     if METHODS[method].needs_pairs and not pairs:
-        raise ConfigError(f"{role}: method {method!r} needs feature pairs, and this student has none "
-                          "(RED pairs come from pooling factors k > 1)", hint="use method kd or auto")
+        raise ConfigError(f"{role}: method {method!r} needs RED pairs, and this student has none "
+                          "(RED pairs come from pooling factors k > 1)", hint="use method kd, kd_at or auto")
     return method
 
 
-def run_training(ctx: Context, name, model, teacher, pairs, method, train_cfg, checkpoint_dir: Path, fingerprint: str):
+def run_training(ctx: Context, name, model, teacher, pairs, method, train_cfg, checkpoint_dir: Path, fingerprint: str,
+                 stage_pairs=()):
     from edgemem.distill.trainers import get_trainer
     from edgemem.distill.trainers.base import TrainJob
 
@@ -222,7 +227,8 @@ def run_training(ctx: Context, name, model, teacher, pairs, method, train_cfg, c
     if not config.resume and (checkpoint_dir / "last.pt").exists():
         ctx.progress.note(f"{name}: starting fresh over the checkpoint in {checkpoint_dir} (use --resume to continue it)")
     job = TrainJob(name, model, ctx.batches(train_cfg), train_cfg, resolve_weights(config, method), method,
-                   teacher=teacher, pairs=list(pairs), checkpoint_dir=checkpoint_dir, resume=config.resume,
+                   teacher=teacher, pairs=list(pairs), stage_pairs=list(stage_pairs), checkpoint_dir=checkpoint_dir,
+                   resume=config.resume,
                    seed=config.seed, fingerprint=fingerprint, progress=ctx.progress,
                    online_students=config.student.online_students)
     outcome = get_trainer(METHODS[method].trainer)(job).fit()

@@ -143,8 +143,9 @@ def test_methods_needing_pairs_refuse_an_unpooled_student():
     from edgemem.distill.run import resolve_method
 
     assert resolve_method("auto", []) == "kd" and resolve_method("auto", [("a", "b")]) == "red_kd"
-    with pytest.raises(ConfigError, match="needs feature pairs"):
+    with pytest.raises(ConfigError, match="needs RED pairs"):
         resolve_method("red_kd", [], "student")
+    assert resolve_method("kd_at", [], "student") == "kd_at"  # AT uses the stage pairs every student has
 
 
 def test_nothing_to_distill_to_is_a_config_error(tmp_path):

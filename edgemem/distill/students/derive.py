@@ -40,6 +40,8 @@ def derive_student(teacher, spec: StudentSpec, input_shape) -> Student:
     name = model_label(teacher)
     teacher_trace = probe(teacher, input_shape)
     model = copy.deepcopy(teacher)
+    for parameter in model.parameters():  # a teacher used for distillation is frozen; its student trains
+        parameter.requires_grad_(True)
     notes: list[str] = []
     if spec.width != 1.0:
         apply_width(model, float(spec.width), input_shape, teacher_trace, name)
