@@ -14,7 +14,7 @@ underscores) plus tables for what has no flag::
                     divergence_factor, eval_batch_size, device, autocast
     [teacher_train] the same keys for the teacher's own training
     [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight
-    [student]       pool_factor, conv, width, red, init, pool_factors, convs, widths, online_students
+    [student]       pool_factor, conv, width, red, init, stem, pool_factors, convs, widths, online_students
     [data]          train_size, test_size, augment, image_size, split_seed
     [blockwise]     method "blockwise": workers, blocks, replacement, epochs, batch_size, lr, lr_decay, threshold,
                     activations, scheduler, profile_steps, finetune, max_restarts, timeout_s (blockwise/options.py)
@@ -47,6 +47,7 @@ BUDGET_SCOPES = ("activations", "total")
 SCHEDULES = ("cosine", "step", "constant")
 AUTOCASTS = ("none", "bf16")
 INITS = ("scratch", "teacher")
+STEMS = ("strided", "patchify")  # edgemem.distill.students.stems.STEMS (this module imports no torch)
 SWEEP_KEYS = {"k": "pool_factor", "pool_factor": "pool_factor", "width": "width"}
 
 
@@ -91,6 +92,7 @@ class StudentOptions:
     width: float | None = None  # force this width multiplier
     red: bool = True  # RED blocks at the moved points
     init: str = "scratch"  # scratch: fresh weights; teacher: start from the teacher's weights
+    stem: str = "strided"  # pooled students: strided | patchify (students/stems.py)
     pool_factors: tuple[int, ...] | None = None  # search space of the budget search (None: the search's defaults,
     convs: tuple[str, ...] | None = None  # pool 1/2/4/8, convs standard/G(2)/G(4)/B(2)/DW, widths 1/0.75/0.5/0.25)
     widths: tuple[float, ...] | None = None
@@ -262,6 +264,7 @@ def validate(config: DistillConfig) -> DistillConfig:
     _validate_loss(config.loss)
     s = config.student
     need(s.init in INITS, f"[student] init {s.init!r}: choose {', '.join(INITS)}")
+    need(s.stem in STEMS, f"[student] stem {s.stem!r}: choose {', '.join(STEMS)}")
     need(s.pool_factor is None or s.pool_factor >= 1, "[student] pool_factor must be >= 1")
     need(s.width is None or s.width > 0, "[student] width must be positive")
     need(s.pool_factors is None or (all(k >= 1 for k in s.pool_factors) and bool(s.pool_factors)),

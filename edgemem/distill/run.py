@@ -160,7 +160,7 @@ def choose_spec(ctx: Context, teacher):
 
     s, config = ctx.config.student, ctx.config
     if s.pool_factor is not None or s.conv is not None or s.width is not None:
-        return StudentSpec(s.pool_factor or 1, s.conv or "standard", s.width or 1.0, s.red)
+        return StudentSpec(s.pool_factor or 1, s.conv or "standard", s.width or 1.0, s.red, s.stem)
     if not config.budget_bytes:
         return None
     from edgemem.distill.students.search import search_student
@@ -169,7 +169,7 @@ def choose_spec(ctx: Context, teacher):
     space = {name: getattr(s, name) for name in ("pool_factors", "convs", "widths") if getattr(s, name) is not None}
     found = search_student(copy.deepcopy(teacher), ctx.input_shape, config.budget_bytes, config.budget_scope, config.precision,
                            weights_budget_bytes=config.weights_budget_bytes, red=s.red, **space)
-    spec = found.spec
+    spec = replace(found.spec, stem=s.stem) if found.spec.pool_factor > 1 else found.spec
     ctx.note(f"budget search picked: {spec.label()}")
     return spec
 
@@ -258,7 +258,7 @@ def run_sweep(ctx: Context, teacher, spec, trained: ModelSummary | None = None):
     member equal to the main student reuses it."""
     from edgemem.distill.students.spec import StudentSpec
 
-    base = spec or StudentSpec(red=ctx.config.student.red)
+    base = spec or StudentSpec(red=ctx.config.student.red, stem=ctx.config.student.stem)
     for value in ctx.config.sweep:
         member = replace(base, **{ctx.config.sweep_key: value})
         label = f"k={value}" if ctx.config.sweep_key == "pool_factor" else f"width={value:g}"
