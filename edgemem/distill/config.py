@@ -16,7 +16,7 @@ underscores) plus tables for what has no flag::
     [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight
     [student]       pool_factor, conv, width, red, init, stem, pool_factors, convs, widths, online_students
     [data]          train_size, test_size, augment, image_size, split_seed
-    [blockwise]     method "blockwise": workers, blocks, replacement, epochs, batch_size, lr, lr_decay, threshold,
+    [blockwise]     method "blockwise": workers, blocks, replacement, epochs, batch_size, lr, lr_decay, threshold, max_error, max_block_drop,
                     activations, scheduler, profile_steps, finetune, max_restarts, timeout_s (blockwise/options.py)
 
 Flags given on the command line override the file. Unknown keys, wrong types and impossible

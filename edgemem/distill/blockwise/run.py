@@ -35,7 +35,7 @@ from edgemem.distill.blockwise.store import BlockStore
 from edgemem.distill.config import DistillConfig, resolve_weights
 from edgemem.distill.result import DistillResult
 from edgemem.distill.run import Context, SilentProgress, budget_verdict, prepare_teacher, summarize, versions, write_report
-from edgemem.errors import ConfigError
+from edgemem.errors import ConfigError, TrainingError
 
 METHOD = "blockwise"
 
@@ -106,7 +106,10 @@ def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
         records, kept, reassembled = _reassemble(ctx, plan, teacher, records, states)
     else:
         kept, reassembled = None, 0.0
-    kept = comm.broadcast(kept)
+    kept, failure = comm.broadcast(kept)
+    if failure:
+        raise TrainingError(failure, hint="more block epochs ([blockwise] epochs), or looser [blockwise] max_error / "
+                                          "max_block_drop / threshold")
     student, finetune = _finetune(ctx, plan, comm, teacher, states, kept)
     result = None
     if comm.rank == 0:
@@ -139,6 +142,7 @@ class Plan:
     final_relu: dict[str, bool]
     fingerprints: dict[str, str]
     batches: object  # BatchSource at the block batch size
+    skipped: tuple[str, ...] = ()  # blocks left as the teacher's: no smaller replacement
 
 
 def _plan(ctx: Context, teacher, device) -> Plan:
@@ -161,8 +165,15 @@ def _plan(ctx: Context, teacher, device) -> Plan:
     if opts.activations == "cache" and batches.augment != "none":
         raise ConfigError(f"[blockwise] activations = \"cache\" needs augmentation off (the data uses {batches.augment!r})",
                           hint="set [data] augment = \"none\", or activations = \"auto\" / \"on_the_fly\"")
+    from edgemem.distill.blockwise.replacements import smaller_replacements
+
     final_relu = _nonnegative_outputs(teacher, blocks, batches, device)
-    _check_replacements(ctx, teacher, blocks, final_relu)
+    blocks, final_relu, skipped = smaller_replacements(opts.replacement, teacher, blocks, final_relu)
+    if skipped:
+        ctx.note(f"{len(skipped)} block(s) without a smaller {opts.replacement} replacement stay the teacher's: {'; '.join(skipped)}")
+    if not blocks:
+        raise ConfigError(f"{config.teacher}: no block has a {opts.replacement} replacement with fewer parameters than itself",
+                          hint="choose another --replacement (e.g. DW) or --blocks")
     digest = _teacher_digest(teacher)
     fingerprints = {b.key: _digest({"teacher": digest, "block": dataclasses.asdict(b), "replacement": opts.replacement,
                                     "final_relu": final_relu[b.key], "epochs": opts.epochs, "lr": opts.lr,
@@ -170,7 +181,7 @@ def _plan(ctx: Context, teacher, device) -> Plan:
                                     "data_path": config.data_path, "data": dataclasses.asdict(config.data),
                                     "seed": config.seed}) for b in blocks}
     ctx.note(f"{len(blocks)} {opts.blocks} blocks of {config.teacher}, each replaced by {opts.replacement}")
-    return Plan(blocks, final_relu, fingerprints, batches)
+    return Plan(blocks, final_relu, fingerprints, batches, tuple(skipped))
 
 
 def _nonnegative_outputs(teacher, blocks: list[Block], batches, device) -> dict[str, bool]:
@@ -192,14 +203,6 @@ def _nonnegative_outputs(teacher, blocks: list[Block], batches, device) -> dict[
         for handle in handles:
             handle.remove()
     return found
-
-
-def _check_replacements(ctx: Context, teacher, blocks: list[Block], final_relu: dict[str, bool]) -> None:
-    """Build every replacement once, so a block no replacement fits fails before any training."""
-    from edgemem.distill.blockwise.replacements import build_replacement
-
-    for block in blocks:
-        build_replacement(ctx.config.blockwise.replacement, teacher, block, final_relu[block.key], 0)
 
 
 def _teacher_digest(teacher) -> str:
@@ -347,19 +350,22 @@ def _replacements(ctx: Context, plan: Plan, teacher, states: dict | None, keys) 
 
 
 def _reassemble(ctx: Context, plan: Plan, teacher, records: dict, states: dict):
-    from edgemem.distill.blockwise.reassemble import reassemble
+    from edgemem.distill.blockwise.acceptance import AcceptanceRule
+    from edgemem.distill.blockwise.reassemble import decide
     from edgemem.distill.trainers.base import accuracy
 
-    batches = ctx.batches(ctx.config.train)
+    opts, batches = ctx.config.blockwise, ctx.batches(ctx.config.train)
     teacher_accuracy = accuracy(teacher, batches)
     replacements = _replacements(ctx, plan, teacher, states, set(records))
-    _, decisions, final = reassemble(teacher, plan.blocks, replacements, lambda m: accuracy(m, batches), teacher_accuracy,
-                                     ctx.config.blockwise.threshold)
-    records = {k: r.decided(*decisions[k]) for k, r in records.items()}
-    kept = [b.key for b in plan.blocks if records[b.key].kept]
+    rule = AcceptanceRule(opts.max_error, opts.max_block_drop, opts.threshold)
+    records, kept, final, failure = decide(teacher, plan.blocks, replacements, records, lambda m: accuracy(m, batches),
+                                           teacher_accuracy, rule, ctx.config.teacher)
     ctx.note(f"reassembly kept {len(kept)} of {len(plan.blocks)} replacements (teacher {teacher_accuracy:.2%}, "
-             f"student {final:.2%}, threshold {ctx.config.blockwise.threshold:.2%})")
-    return records, kept, (teacher_accuracy, final)
+             f"student {final:.2%}; rule: block error <= {opts.max_error:g}, alone <= {opts.max_block_drop:.2%}, "
+             f"student <= {opts.threshold:.2%} below the teacher)")
+    for key in (records if failure else ()):
+        ctx.note(f"{key}: dropped, {records[key].reason}")
+    return records, (kept, failure), (teacher_accuracy, final)
 
 
 @dataclasses.dataclass
@@ -410,7 +416,8 @@ def _report(ctx: Context, plan: Plan, comm, records: dict, phase: Phase, reassem
         assignment=tuple(tuple(phase.keys[i] for i in items) for items in phase.assignment.bins),
         predicted_makespan_s=phase.assignment.makespan, round_robin_makespan_s=phase.round_robin_makespan_s,
         profile_time_s=phase.profile_time_s, phase_time_s=phase.phase_time_s if trained else 0.0, serial_cost_s=serial,
-        threshold=opts.threshold, teacher_accuracy=teacher_accuracy, reassembled_accuracy=reassembled_accuracy,
+        threshold=opts.threshold, max_error=opts.max_error, max_block_drop=opts.max_block_drop, skipped=plan.skipped,
+        teacher_accuracy=teacher_accuracy, reassembled_accuracy=reassembled_accuracy,
         finetuned_accuracy=finetune.accuracy, kept_blocks=sum(1 for r in ordered if r.kept),
         reused_blocks=sum(1 for r in ordered if r.reused),
         speedup=speedup_of(serial, phase.phase_time_s) if trained else None, finetune_time_s=finetune.time_s)
