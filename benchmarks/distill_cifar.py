@@ -75,7 +75,7 @@ ROWS = (
     Row("online-dw", "resnet20", "ResNet-20 dw (OD cheap), 2 peers", "online", {"conv": "dw"},
         {"student": {"online_students": 2}}, "online mutual"),
     Row("teacher", "wrn-40-2", "WRN-40-2 teacher", "teacher", label="CE"),
-    Row("dw-kd_at", "wrn-40-2", "WRN-40-2 DW (Moonshine DConv)", "kd_at", {"conv": "DW"}, label="KD+AT"),
+    Row("g8-kd_at", "wrn-40-2", "WRN-40-2 DConvG8 (Moonshine)", "kd_at", {"conv": "DConvG8"}, label="KD+AT"),
     Row("teacher", "wrn-16-2", "WRN-16-2 teacher", "teacher", label="CE"),
     Row("dw-at", "wrn-16-2", "WRN-16-2 DW", "at", {"conv": "DW"}, label="AT"),
     Row("dw-kd_at", "wrn-16-2", "WRN-16-2 DW", "kd_at", {"conv": "DW"}, label="KD+AT"),

@@ -147,7 +147,7 @@ def check_targets(groups: dict) -> dict[str, bool]:
         ratio = max(block[0]["teacher_weights_bytes"] / block[0]["weights_bytes"],
                     block[0]["teacher_peak_bytes"] / block[0]["peak_activation_bytes"])
         values["blockwise"] = (teacher - _mean(block), ratio >= 2.0 and teacher - _mean(block) <= 2.0)
-    wrn_teacher, wrn = groups.get(("wrn-40-2", "teacher")) or [], groups.get(("wrn-40-2", "dw-kd_at")) or []
+    wrn_teacher, wrn = groups.get(("wrn-40-2", "teacher")) or [], groups.get(("wrn-40-2", "g8-kd_at")) or []
     if wrn_teacher and wrn:
         gap = _mean(wrn_teacher) - _mean(wrn)
         values["moonshine"] = (gap, wrn[0]["parameters"] * 3 <= wrn_teacher[0]["parameters"] and gap <= 2.0)

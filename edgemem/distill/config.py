@@ -13,7 +13,8 @@ underscores) plus tables for what has no flag::
     [train]         batch_size, lr, momentum, weight_decay, nesterov, schedule, milestones, gamma, threads,
                     divergence_factor, eval_batch_size, device, autocast
     [teacher_train] the same keys for the teacher's own training
-    [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight
+    [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight,
+                    label_smoothing, warmup_epochs
     [student]       pool_factor, conv, width, red, init, stem, pool_factors, convs, widths, online_students
     [data]          train_size, test_size, augment, image_size, split_seed
     [blockwise]     method "blockwise": workers, blocks, replacement, epochs, batch_size, lr, lr_decay, threshold, max_error, max_block_drop,
@@ -83,6 +84,8 @@ class LossWeights:
     hint_weight: float | None = None
     red_weight: float | None = None
     mutual_weight: float | None = None
+    label_smoothing: float | None = None  # CE targets smoothed by this (0 = none)
+    warmup_epochs: int | None = None  # first epochs train the feature terms (RED, AT, hints) alone
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,8 @@ def _validate_loss(w: LossWeights) -> None:
             continue
         if f.name in ("temperature", "at_reference_positions") and value <= 0:
             raise ConfigError(f"[loss] {f.name} must be positive")
+        if f.name == "label_smoothing" and value >= 1:
+            raise ConfigError("[loss] label_smoothing must be below 1")
         if value < 0:
             raise ConfigError(f"[loss] {f.name} must be >= 0")
 
@@ -315,7 +320,7 @@ def resolve_weights(config: DistillConfig, method: str) -> dict[str, float]:
     from edgemem.distill.trainers import METHODS
 
     weights = {"ce_weight": 0.0, "kd_weight": 0.0, "temperature": 4.0, "at_weight": 0.0, "at_reference_positions": 1024,
-               "hint_weight": 0.0, "red_weight": 0.0, "mutual_weight": 0.0}
+               "hint_weight": 0.0, "red_weight": 0.0, "mutual_weight": 0.0, "label_smoothing": 0.0, "warmup_epochs": 0}
     weights.update(METHODS[method].weights)
     weights.update({k: v for k, v in dataclasses.asdict(config.loss).items() if v is not None})
     return weights

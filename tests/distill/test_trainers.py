@@ -155,3 +155,15 @@ def test_autocast_setting_is_validated():
     assert config_from_mapping({"train": {"autocast": "bf16"}}).train.autocast == "bf16"
     with pytest.raises(ConfigError, match="autocast 'fp16'"):
         config_from_mapping({"train": {"autocast": "fp16"}})
+
+
+def test_feature_warmup_trains_the_feature_terms_alone_first(teacher):
+    from edgemem.distill.trainers.standard import warmup_weights
+
+    weights = {**resolve_weights(DistillConfig(), "kd_at"), "warmup_epochs": 1}
+    outcome = fit(make_job("student", "kd_at", epochs=2, teacher=teacher.model, model=TinyNet(width=8, stem_stride=2),
+                           pairs=[("stem", "layer2")], weights=weights))
+    first, second = (h.loss_parts for h in outcome.summary.history)
+    assert set(first) == {"at"} and set(second) == {"ce", "kd", "at"}
+    assert warmup_weights(resolve_weights(DistillConfig(), "kd")) is None  # no warm-up asked
+    assert warmup_weights({**resolve_weights(DistillConfig(), "kd"), "warmup_epochs": 2}) is None  # no feature term
