@@ -167,3 +167,16 @@ def test_feature_warmup_trains_the_feature_terms_alone_first(teacher):
     assert set(first) == {"at"} and set(second) == {"ce", "kd", "at"}
     assert warmup_weights(resolve_weights(DistillConfig(), "kd")) is None  # no warm-up asked
     assert warmup_weights({**resolve_weights(DistillConfig(), "kd"), "warmup_epochs": 2}) is None  # no feature term
+
+
+def test_hint_regressors_start_as_the_identity_when_channels_match(teacher):
+    from edgemem.distill.trainers.standard import StandardTrainer
+
+    job = make_job("student", "hint", epochs=1, teacher=teacher.model, model=TinyNet(width=16, stem_stride=2),
+                   pairs=[("layer1", "layer1")])
+    job.stage_pairs = [("layer1", "layer1"), ("stem", "layer2")]
+    trainer = StandardTrainer(job)
+    trainer.build()
+    same, other = trainer.modules["regressors"]
+    assert torch.equal(same.weight.flatten(1), torch.eye(16)) and other.weight.shape == (32, 16, 1, 1)
+    assert trainer.feature_pairs == [("layer1", "layer1"), ("stem", "layer2")]  # stage pairs win over the RED pairs

@@ -89,7 +89,8 @@ class StandardTrainer(Trainer):
 
     @torch.no_grad()
     def _regressors(self) -> nn.ModuleList:
-        """One 1x1 conv per pair mapping student channels to teacher channels (sized by a probe batch)."""
+        """One 1x1 conv per pair mapping student channels to teacher channels (sized by a probe batch);
+        the identity when the counts match (a pooled student's feature starts as its own estimate)."""
         job = self.job
         x = job.batches.x_train[:2]
         job.model.eval()
@@ -101,5 +102,8 @@ class StandardTrainer(Trainer):
         convs = []
         for s_shape, t_shape in shapes:
             conv = nn.Conv2d if len(s_shape) == 4 else nn.Conv1d
-            convs.append(conv(s_shape[1], t_shape[1], kernel_size=1, bias=False))
+            regressor = conv(s_shape[1], t_shape[1], kernel_size=1, bias=False)
+            if s_shape[1] == t_shape[1]:
+                regressor.weight.copy_(torch.eye(s_shape[1]).reshape(regressor.weight.shape))
+            convs.append(regressor)
         return nn.ModuleList(convs)
