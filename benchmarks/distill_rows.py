@@ -57,6 +57,7 @@ def teacher_model(ctx):
 
 def run_model(row, table: dict, log) -> dict:
     """A teacher row, or a student row trained from its family's finished teacher."""
+    from edgemem.distill.recipe import resolve_stem
     from edgemem.distill.run import prepare_teacher, summarize, train_student
     from edgemem.distill.students.spec import StudentSpec
 
@@ -65,7 +66,7 @@ def run_model(row, table: dict, log) -> dict:
         teacher, training, seconds = teacher_model(ctx)
         return _summary_record(summarize(ctx, "teacher", teacher, row.model, training), seconds)
     teacher, _ = prepare_teacher(ctx)
-    spec = StudentSpec(**{"stem": ctx.config.student.stem, **row.spec})
+    spec = StudentSpec(**{"stem": resolve_stem(ctx.config.student.stem), **row.spec})
     summary, parity, method = train_student(ctx, teacher, spec, row.name, row.method, ctx.config.out_dir / row.name)
     extra = {"parity": parity, "resolved_method": method, "spec_label": spec.label(),
              "resumed_from": summary.training.resumed_from_epoch if summary.training else 0}

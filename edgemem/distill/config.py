@@ -47,8 +47,8 @@ PRECISIONS = ("fp32", "fp16", "int8")
 BUDGET_SCOPES = ("activations", "total")
 SCHEDULES = ("cosine", "step", "constant")
 AUTOCASTS = ("none", "bf16")
-INITS = ("scratch", "teacher")
-STEMS = ("strided", "patchify")  # edgemem.distill.students.stems.STEMS (this module imports no torch)
+INITS = ("auto", "scratch", "teacher")  # auto: edgemem.distill.recipe.resolve_init
+STEMS = ("auto", "strided", "patchify")  # students/stems.py (this module imports no torch); auto: recipe.resolve_stem
 SWEEP_KEYS = {"k": "pool_factor", "pool_factor": "pool_factor", "width": "width"}
 
 
@@ -94,8 +94,8 @@ class StudentOptions:
     conv: str | None = None  # force this convolution (part A's names); None = standard / searched
     width: float | None = None  # force this width multiplier
     red: bool = True  # RED blocks at the moved points
-    init: str = "scratch"  # scratch: fresh weights; teacher: start from the teacher's weights
-    stem: str = "strided"  # pooled students: strided | patchify (students/stems.py)
+    init: str = "auto"  # scratch: fresh weights; teacher: the teacher's weights; auto: teacher when it distils
+    stem: str = "auto"  # pooled students: strided | patchify (students/stems.py); auto: patchify
     pool_factors: tuple[int, ...] | None = None  # search space of the budget search (None: the search's defaults,
     convs: tuple[str, ...] | None = None  # pool 1/2/4/8, convs standard/G(2)/G(4)/B(2)/DW, widths 1/0.75/0.5/0.25)
     widths: tuple[float, ...] | None = None

@@ -29,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from edgemem.distill.config import DistillConfig, resolve_weights
+from edgemem.distill.recipe import auto_method, resolve_init, resolve_stem
 from edgemem.distill.result import BudgetVerdict, DistillResult, ModelSummary, TrainSummary
 from edgemem.distill.trainers import AUTO, METHODS
 from edgemem.errors import ConfigError, TrainingError
@@ -160,7 +161,7 @@ def choose_spec(ctx: Context, teacher):
 
     s, config = ctx.config.student, ctx.config
     if s.pool_factor is not None or s.conv is not None or s.width is not None:
-        return StudentSpec(s.pool_factor or 1, s.conv or "standard", s.width or 1.0, s.red, s.stem)
+        return StudentSpec(s.pool_factor or 1, s.conv or "standard", s.width or 1.0, s.red, resolve_stem(s.stem))
     if not config.budget_bytes:
         return None
     from edgemem.distill.students.search import search_student
@@ -169,20 +170,21 @@ def choose_spec(ctx: Context, teacher):
     space = {name: getattr(s, name) for name in ("pool_factors", "convs", "widths") if getattr(s, name) is not None}
     found = search_student(copy.deepcopy(teacher), ctx.input_shape, config.budget_bytes, config.budget_scope, config.precision,
                            weights_budget_bytes=config.weights_budget_bytes, red=s.red, **space)
-    spec = replace(found.spec, stem=s.stem) if found.spec.pool_factor > 1 else found.spec
+    spec = replace(found.spec, stem=resolve_stem(s.stem)) if found.spec.pool_factor > 1 else found.spec
     ctx.note(f"budget search picked: {spec.label()}")
     return spec
 
 
-def build_student(ctx: Context, teacher, spec):
-    """Derive the student; fresh weights of the teacher's architecture unless init = "teacher"."""
+def build_student(ctx: Context, teacher, spec, method: str = AUTO):
+    """Derive the student from the teacher's weights or fresh ones ([student] init; auto: the
+    teacher's when ``method`` distils from it)."""
     from edgemem.distill.students.derive import derive_student
     from edgemem.distill.teacher import load_teacher
     from edgemem.distill.trainers.base import seed_everything
 
     config = ctx.config
     seed_everything(config.seed)
-    if config.student.init == "teacher":
+    if student_init(config, method) == "teacher":
         source = copy.deepcopy(teacher)
     else:
         source = load_teacher(config.teacher, ctx.dataset.num_classes, ctx.dataset.in_channels, None)
@@ -193,14 +195,15 @@ def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: P
     """Derive, train, export, check and analyze one student: (ModelSummary, parity diff, method used)."""
     from edgemem.distill.pairs import stage_pairs
 
-    student = build_student(ctx, teacher, spec)
+    student = build_student(ctx, teacher, spec, method)
+    init = student_init(ctx.config, method)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
-    method = resolve_method(method, pairs, role)
+    method = resolve_method(method, pairs, role, spec.pool_factor)
     stages = stage_pairs(teacher, student.model, ctx.input_shape) if METHODS[method].needs_teacher else []
     job_teacher = teacher if METHODS[method].needs_teacher else None
     fingerprint = _digest({"teacher": teacher_fingerprint(ctx.config), "teacher_weights": ctx.config.teacher_weights,
                            "spec": dataclasses.asdict(spec), "method": method, "weights": resolve_weights(ctx.config, method),
-                           "train": dataclasses.asdict(ctx.config.train), "init": ctx.config.student.init,
+                           "train": dataclasses.asdict(ctx.config.train), "init": init,
                            "online_students": ctx.config.student.online_students})
     outcome = run_training(ctx, role, student.model, job_teacher, pairs, method, ctx.config.train, folder / "checkpoint", fingerprint,
                            stages)
@@ -208,10 +211,16 @@ def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: P
     return summary, parity, method
 
 
-def resolve_method(method: str, pairs: list, role: str = "student") -> str:
-    """``auto`` -> red_kd with RED pairs, else kd; a method that needs pairs on a student without any is an error."""
+def student_init(config: DistillConfig, method: str) -> str:
+    """"teacher" or "scratch": [student] init, with auto resolved for ``method`` (recipe.resolve_init)."""
+    return resolve_init(config.student.init, method == AUTO or METHODS[method].needs_teacher)
+
+
+def resolve_method(method: str, pairs: list, role: str = "student", pool_factor: int | None = None) -> str:
+    """``auto`` -> the recipe's method for the student (recipe.auto_method; without a pool factor:
+    pooled when it has RED pairs); a method that needs RED pairs on a student without any is an error."""
     if method == AUTO:
-        return "red_kd" if pairs else "kd"
+        return auto_method(pool_factor if pool_factor is not None else (2 if pairs else 1))
     if METHODS[method].needs_pairs and not pairs:
         raise ConfigError(f"{role}: method {method!r} needs RED pairs, and this student has none "
                           "(RED pairs come from pooling factors k > 1)", hint="use method kd, kd_at or auto")
@@ -258,7 +267,7 @@ def run_sweep(ctx: Context, teacher, spec, trained: ModelSummary | None = None):
     member equal to the main student reuses it."""
     from edgemem.distill.students.spec import StudentSpec
 
-    base = spec or StudentSpec(red=ctx.config.student.red, stem=ctx.config.student.stem)
+    base = spec or StudentSpec(red=ctx.config.student.red, stem=resolve_stem(ctx.config.student.stem))
     for value in ctx.config.sweep:
         member = replace(base, **{ctx.config.sweep_key: value})
         label = f"k={value}" if ctx.config.sweep_key == "pool_factor" else f"width={value:g}"
