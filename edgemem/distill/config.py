@@ -48,7 +48,7 @@ BUDGET_SCOPES = ("activations", "total")
 SCHEDULES = ("cosine", "step", "constant")
 AUTOCASTS = ("none", "bf16")
 INITS = ("auto", "scratch", "teacher")  # auto: edgemem.distill.recipe.resolve_init
-STEMS = ("auto", "strided", "patchify")  # students/stems.py (this module imports no torch); auto: recipe.resolve_stem
+STEMS = ("auto", "strided", "patchify", "patchify_sampled")  # students/stems.py (this module imports no torch); auto: recipe.resolve_stem
 SWEEP_KEYS = {"k": "pool_factor", "pool_factor": "pool_factor", "width": "width"}
 
 

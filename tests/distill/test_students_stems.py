@@ -71,3 +71,14 @@ def test_stage_points_are_the_stage_outputs():
     wrn = build_model("wrn-16-2")
     cheap = derive_student(wrn, StudentSpec(conv="DW"), (1, 3, 32, 32)).model
     assert len(stage_pairs(wrn, cheap, (1, 3, 32, 32))) == 3
+
+
+def test_sampled_patchify_stem_starts_as_the_strided_stem():
+    torch.manual_seed(0)
+    teacher = build_model("resnet20").eval()
+    strided = derive_student(copy.deepcopy(teacher), StudentSpec(pool_factor=4, red=False), (1, 3, 32, 32)).model
+    sampled = derive_student(copy.deepcopy(teacher), StudentSpec(pool_factor=4, red=False, stem="patchify_sampled"),
+                             (1, 3, 32, 32)).model
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(sampled.conv1(x), strided.conv1(x), atol=1e-6, rtol=1e-6)
+    assert sampled.conv1.kernel_size == (6, 6) and int((sampled.conv1.weight != 0).sum()) == 16 * 3 * 9

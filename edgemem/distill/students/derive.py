@@ -60,7 +60,7 @@ def derive_student(teacher, spec: StudentSpec, input_shape) -> Student:
     model.train(teacher.training)
     if spec.pool_factor != 1 and spec.conv == "standard" and spec.width == 1.0:
         stem = map_strides(teacher, teacher_trace).stem
-        check_weights_kept(teacher, model, exempt={f"{stem}.weight"} if spec.stem == "patchify" else set())
+        check_weights_kept(teacher, model, exempt={f"{stem}.weight"} if spec.stem != "strided" else set())
     return Student(model=model, spec=spec, red_pairs=pairs, description=f"{name}: " + ("; ".join(notes) or "teacher architecture"))
 
 

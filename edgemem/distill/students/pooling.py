@@ -22,7 +22,7 @@ from edgemem.distill.students.convs import replace_module
 from edgemem.distill.students.probe import Trace, probe
 from edgemem.distill.students.red import attach_red
 from edgemem.distill.students.spec import RedPair
-from edgemem.distill.students.stems import STEMS, patchify_conv
+from edgemem.distill.students.stems import PATCHIFY_INIT, STEMS, patchify_conv
 from edgemem.distill.students.strides import CONV_TYPES, POOL_TYPES, StrideMap, map_strides, spatial
 from edgemem.errors import ConfigError
 
@@ -85,9 +85,9 @@ def set_stride(module: nn.Module, stride: int, dims: int) -> None:
 
 def apply_pooling(model: nn.Module, strides: StrideMap, plan: PoolPlan, stem: str = "strided") -> None:
     modules = dict(model.named_modules())
-    if stem == "patchify":
+    if stem in PATCHIFY_INIT:
         factor = plan.stem_stride // strides.stem_stride
-        replace_module(model, strides.stem, patchify_conv(modules[strides.stem], factor, strides.stem))
+        replace_module(model, strides.stem, patchify_conv(modules[strides.stem], factor, strides.stem, PATCHIFY_INIT[stem]))
     elif stem == "strided":
         set_stride(modules[strides.stem], plan.stem_stride, strides.spatial_dims)
     else:

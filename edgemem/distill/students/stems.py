@@ -9,6 +9,9 @@
   each m x m cell (before its BatchNorm). Same input and output tensors as the strided stem, so
   the same peak; the weights grow from ``K^2`` to ``(K + (m-1) s)^2`` per channel pair (ResNet-20
   x4: 432 -> 1,728 parameters).
+* ``patchify_sampled``: the same convolution, initialised as the strided stem (its 3x3 taps in the
+  first corner of the larger kernel, the others zero): the student starts as the strided one and
+  training can learn to read the pixels it skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from torch import nn
 
 from edgemem.errors import ConfigError
 
-STEMS = ("strided", "patchify")
+STEMS = ("strided", "patchify", "patchify_sampled")  # stem name -> patchify init: PATCHIFY_INIT
+PATCHIFY_INIT = {"patchify": "average", "patchify_sampled": "sampled"}
 
 
 def _single(value, what: str, path: str) -> int:
@@ -28,9 +32,10 @@ def _single(value, what: str, path: str) -> int:
     return int(values.pop())
 
 
-def patchify_conv(conv: nn.Module, factor: int, path: str) -> nn.Module:
-    """A convolution equal to ``conv`` followed by a ``factor`` x ``factor`` average pool (stride
-    ``factor``) in its output space, initialised from ``conv``'s weights."""
+def patchify_conv(conv: nn.Module, factor: int, path: str, init: str = "average") -> nn.Module:
+    """A convolution of stride ``s * factor`` whose kernel covers every pixel, initialised from
+    ``conv``'s weights: ``average`` = ``conv`` followed by a ``factor`` x ``factor`` average pool;
+    ``sampled`` = ``conv`` at stride ``s * factor`` (the strided stem), the other taps zero."""
     if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
         raise ConfigError(f"patchify stem: {path} needs integer zero padding, not {conv.padding!r}/{conv.padding_mode}",
                           hint="use the strided stem")
@@ -45,9 +50,10 @@ def patchify_conv(conv: nn.Module, factor: int, path: str) -> nn.Module:
                      bias=conv.bias is not None).to(device=conv.weight.device, dtype=conv.weight.dtype)
     with torch.no_grad():
         weight = torch.zeros_like(new.weight)
-        for offsets in _offsets(factor, dims):
+        cells = _offsets(factor, dims) if init == "average" else [(0,) * dims]
+        for offsets in cells:
             window = tuple(slice(o * stride, o * stride + kernel) for o in offsets)
-            weight[(Ellipsis, *window)] += conv.weight / factor**dims
+            weight[(Ellipsis, *window)] += conv.weight / len(cells)
         new.weight.copy_(weight)
         if conv.bias is not None:
             new.bias.copy_(conv.bias)
