@@ -6,7 +6,8 @@ The public entry points are listed in ``__all__``; each is imported lazily so th
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_graph", "analyze", "AnalyzeOptions", "parse_size", "format_bytes"]
+__all__ = ["__version__", "load_graph", "analyze", "AnalyzeOptions", "parse_size", "format_bytes",
+           "Budget", "BudgetCheck", "check_budget", "Precision", "Scope"]
 
 
 def __getattr__(name: str):
@@ -18,6 +19,10 @@ def __getattr__(name: str):
         from edgemem.memory import analyze as _analyze
 
         return getattr(_analyze, name)
+    if name in ("Budget", "BudgetCheck", "check_budget", "Precision", "Scope"):
+        from edgemem import budget
+
+        return getattr(budget, name)
     if name in ("parse_size", "format_bytes"):
         from edgemem import units
 

@@ -1,52 +1,85 @@
 """DeviceProfile: one device's memory, versions and bench defaults, from profiles/<name>.toml.
 
-Profiles are typed TOML, validated when loaded (every problem named with its file and key).
-Sizes are written as strings ("8GiB") and parsed by edgemem.units.parse_size. The directory is
-$EDGEMEM_PROFILES, else profiles/ next to the edgemem package (a source checkout), else
-<prefix>/share/edgemem/profiles where a wheel install puts them (pyproject's data-files).
-profiles/README.md documents the schema and units.
+Profiles are typed TOML read by the shared loader (edgemem.toml_tables) into the dataclasses
+below and checked when loaded (every problem named with its file and key). Sizes are written as
+strings ("8GiB"). The directory is $EDGEMEM_PROFILES, else profiles/ next to the edgemem package
+(a source checkout), else <prefix>/share/edgemem/profiles where a wheel install puts them
+(pyproject's data-files). profiles/README.md documents the schema and units.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgemem.errors import ConfigError, EdgememError
-from edgemem.units import parse_size
+from edgemem.budget import Precision
+from edgemem.errors import ConfigError
+from edgemem.toml_tables import NOT_IN_TOML, Size, from_table, key, read_toml
 
 SCHEMA = 1
-PRECISIONS = ("fp32", "fp16", "int8")
 BACKENDS = ("tensorrt", "onnxruntime", "tvm")
-REQUIRED = ("schema", "name", "title", "soc", "compute_capability", "memory", "usable_memory", "jetpack",
-            "tensorrt", "python", "precisions", "bench")
-BENCH_KEYS = ("budget", "backend", "precision", "workspace", "remote_python", "tegrastats_interval_ms")
+
+__all__ = ["DeviceProfile", "BenchDefaults", "load_profile", "list_profiles", "profiles_dir", "read_toml"]
+
+
+@dataclass(frozen=True)
+class BenchDefaults:
+    """The ``[bench]`` table: what ``--profile`` fills in when the flag is not given."""
+
+    budget_bytes: Size | None = field(default=None, metadata=key("budget"))  # None: usable_memory
+    backend: str = "tensorrt"
+    precision: Precision = Precision.FP16
+    workspace_bytes: Size | None = field(default=None, metadata=key("workspace"))
+    remote_python: str = "/usr/bin/python3"
+    tegrastats_interval_ms: int = 100
 
 
 @dataclass(frozen=True)
 class DeviceProfile:
+    schema: int
     name: str
     title: str
     soc: str
     compute_capability: str
-    memory_bytes: int  # physical RAM, shared by CPU and GPU
-    usable_memory_bytes: int  # what one application can plan to use on a headless system
-    linux_memtotal_bytes: int | None  # MemTotal Linux reports (below the nominal size: carve-outs)
+    memory_bytes: Size = field(metadata=key("memory"))  # physical RAM, shared by CPU and GPU
+    usable_memory_bytes: Size = field(metadata=key("usable_memory"))  # what one application can plan to use headless
     jetpack: tuple[str, ...]
     tensorrt: tuple[str, ...]
     python: tuple[str, ...]
-    precisions: tuple[str, ...]
-    dla_cores: int
-    budget_bytes: int  # --profile's default budget
-    backend: str
-    precision: str
-    workspace_bytes: int | None
-    remote_python: str
-    tegrastats_interval_ms: int
-    notes: tuple[str, ...]
-    path: str
+    precisions: tuple[Precision, ...]
+    bench: BenchDefaults
+    linux_memtotal_bytes: Size | None = field(default=None, metadata=key("linux_memtotal"))  # below nominal: carve-outs
+    dla_cores: int = 0
+    notes: tuple[str, ...] = ()
+    path: str = field(default="", metadata=NOT_IN_TOML)
+
+    @property
+    def budget_bytes(self) -> int:
+        """--profile's default budget: [bench] budget, else usable_memory."""
+        return self.bench.budget_bytes if self.bench.budget_bytes is not None else self.usable_memory_bytes
+
+    @property
+    def backend(self) -> str:
+        return self.bench.backend
+
+    @property
+    def precision(self) -> Precision:
+        return self.bench.precision
+
+    @property
+    def workspace_bytes(self) -> int | None:
+        return self.bench.workspace_bytes
+
+    @property
+    def remote_python(self) -> str:
+        return self.bench.remote_python
+
+    @property
+    def tegrastats_interval_ms(self) -> int:
+        return self.bench.tegrastats_interval_ms
 
 
 def profiles_dir() -> Path:
@@ -74,48 +107,11 @@ def load_profile(name: str, directory: Path | None = None) -> DeviceProfile:
     return profile_from_toml(path)
 
 
-def read_toml(path: Path) -> dict:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # a dependency on 3.10 (pyproject)
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-
-
 def profile_from_toml(path: Path) -> DeviceProfile:
-    data = read_toml(path)
-    where = str(path)
-    missing = [k for k in REQUIRED if k not in data]
-    if missing:
-        raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}", hint="see profiles/README.md for the schema")
-    if data["schema"] != SCHEMA:
-        raise ConfigError(f"{where}: schema {data['schema']!r} is not supported (expected {SCHEMA})")
-    bench = data["bench"]
-    if not isinstance(bench, dict):
-        raise ConfigError(f"{where}: [bench] must be a table")
-    unknown = sorted(set(bench) - set(BENCH_KEYS))
-    if unknown:
-        raise ConfigError(f"{where}: unknown [bench] key(s) {', '.join(unknown)}", hint=f"known: {', '.join(BENCH_KEYS)}")
-    memory = size(data, "memory", where)
-    usable = size(data, "usable_memory", where)
-    budget = size(bench, "budget", where) if "budget" in bench else usable
-    precisions = strings(data, "precisions", where)
-    profile = DeviceProfile(
-        name=text(data, "name", where), title=text(data, "title", where), soc=text(data, "soc", where),
-        compute_capability=text(data, "compute_capability", where), memory_bytes=memory, usable_memory_bytes=usable,
-        linux_memtotal_bytes=size(data, "linux_memtotal", where) if "linux_memtotal" in data else None,
-        jetpack=strings(data, "jetpack", where), tensorrt=strings(data, "tensorrt", where), python=strings(data, "python", where),
-        precisions=precisions, dla_cores=integer(data.get("dla_cores", 0), "dla_cores", where),
-        budget_bytes=budget, backend=bench.get("backend", "tensorrt"), precision=bench.get("precision", "fp16"),
-        workspace_bytes=size(bench, "workspace", where) if "workspace" in bench else None,
-        remote_python=bench.get("remote_python", "/usr/bin/python3"),
-        tegrastats_interval_ms=integer(bench.get("tegrastats_interval_ms", 100), "tegrastats_interval_ms", where),
-        notes=strings(data, "notes", where) if "notes" in data else (), path=where,
-    )
+    data = read_toml(path, "profile")
+    if "schema" in data and data["schema"] != SCHEMA:
+        raise ConfigError(f"{path}: schema {data['schema']!r} is not supported (expected {SCHEMA})")
+    profile = dataclasses.replace(from_table(DeviceProfile, data, str(path)), path=str(path))
     check(profile, path)
     return profile
 
@@ -130,43 +126,13 @@ def check(p: DeviceProfile, path: Path) -> None:
         problems.append("linux_memtotal must lie between usable_memory and memory")
     if not 0 < p.budget_bytes <= p.memory_bytes:
         problems.append("[bench] budget must be positive and at most memory")
-    if not set(p.precisions) <= set(PRECISIONS) or "fp32" not in p.precisions:
-        problems.append(f"precisions must include fp32 and come from {', '.join(PRECISIONS)}")
+    if Precision.FP32 not in p.precisions:
+        problems.append("precisions must include fp32")
     if p.precision not in p.precisions:
-        problems.append(f"[bench] precision {p.precision!r} is not among precisions {list(p.precisions)}")
+        problems.append(f"[bench] precision {p.precision.value!r} is not among precisions {[x.value for x in p.precisions]}")
     if p.backend not in BACKENDS:
         problems.append(f"[bench] backend {p.backend!r}: choose {', '.join(BACKENDS)}")
     if not 10 <= p.tegrastats_interval_ms <= 10000:
         problems.append("[bench] tegrastats_interval_ms must be 10..10000")
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-
-
-def text(data: dict, key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: {key} must be a non-empty string")
-    return value
-
-
-def strings(data: dict, key: str, where: str) -> tuple[str, ...]:
-    value = data.get(key)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: {key} must be a list of strings")
-    return tuple(value)
-
-
-def integer(value, key: str, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(f"{where}: {key} must be an integer")
-    return value
-
-
-def size(data: dict, key: str, where: str) -> int:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: {key} must be a size string such as \"8GiB\"")
-    try:
-        return parse_size(value)
-    except EdgememError as exc:
-        raise ConfigError(f"{where}: {key}: {exc.message}") from None

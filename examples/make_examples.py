@@ -1,15 +1,20 @@
 """Build the bundled example models (onnx.helper + numpy only; no torch needed).
 
-    python examples/make_examples.py            # writes examples/models/*.onnx
+    python examples/make_examples.py              # writes examples/models/*.onnx
+    python examples/make_examples.py --out DIR    # writes them into DIR instead (the tests compare)
 
 branchy_cnn.onnx: a small CNN whose cells have four expand-reduce branches. The file stores the
 nodes breadth first (every branch expands before any reduces), as a memory-oblivious exporter
 may, so the stored order holds all expanded tensors at once; a memory-aware order finishes one
 branch before starting the next. ONNX Runtime runs it (the tests check that).
+
+branchy_cnn_dynamic.onnx: the same network with a symbolic batch dimension ("batch"), as
+exporters write it with dynamic axes: analyze it with --dim batch=N or --input-shape image=Nx3x64x64.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +71,7 @@ def cell(b: Builder, x: str, channels: int, expand: int, branches: int) -> tuple
     return nodes, total
 
 
-def branchy_cnn() -> onnx.ModelProto:
+def branchy_cnn(batch: int | str = 1) -> onnx.ModelProto:
     b = Builder(seed=0)
     stem = b.conv("image", 3, 16, 3, stride=2)
     relu = b.op("Relu", [stem.output[0]])
@@ -83,8 +88,8 @@ def branchy_cnn() -> onnx.ModelProto:
     nodes += [pool, flat, fc]
     graph = helper.make_graph(
         nodes, "branchy_cnn",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 64, 64])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, 3, 64, 64])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [batch, 10])],
         initializer=b.weights,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgemem-examples")
@@ -93,12 +98,18 @@ def branchy_cnn() -> onnx.ModelProto:
     return model
 
 
-EXAMPLES = {"branchy_cnn.onnx": branchy_cnn}
+def branchy_cnn_dynamic() -> onnx.ModelProto:
+    return branchy_cnn(batch="batch")
 
 
-def main() -> None:
-    out = HERE / "models"
-    out.mkdir(exist_ok=True)
+EXAMPLES = {"branchy_cnn.onnx": branchy_cnn, "branchy_cnn_dynamic.onnx": branchy_cnn_dynamic}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build the bundled example models.")
+    parser.add_argument("--out", type=Path, default=HERE / "models", help="folder to write them into (default: examples/models)")
+    out = parser.parse_args(argv).out
+    out.mkdir(parents=True, exist_ok=True)
     for name, build in EXAMPLES.items():
         onnx.save(build(), str(out / name))
         print(f"wrote {out / name}")

@@ -24,9 +24,64 @@ def test_import_contracts_hold():
 def test_public_api_is_frozen():
     import edgemem
 
-    assert edgemem.__all__ == ["__version__", "load_graph", "analyze", "AnalyzeOptions", "parse_size", "format_bytes"]
+    assert edgemem.__all__ == ["__version__", "load_graph", "analyze", "AnalyzeOptions", "parse_size", "format_bytes",
+                               "Budget", "BudgetCheck", "check_budget", "Precision", "Scope"]
     for name in edgemem.__all__:
         assert getattr(edgemem, name) is not None
+
+
+def import_cycles(package: str = "edgemem") -> list[list[str]]:
+    """Strongly connected components (more than one module) of the package's import graph,
+    imports inside functions included (grimp reads them all)."""
+    import grimp
+
+    graph = grimp.build_graph(package, cache_dir=None)
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(module: str) -> None:  # Tarjan
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if not imported.startswith(package + ".") and imported != package:
+                continue
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_import_loops():
+    assert import_cycles() == []
+
+
+def test_help_and_analyze_load_no_heavy_runtime():
+    model = ROOT / "examples" / "models" / "branchy_cnn.onnx"
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom edgemem.cli import app\n"
+            "for args in (['--help'], ['analyze', '--help'], ['distill', '--help'], ['bench', '--help'],\n"
+            f"             ['analyze', {str(model)!r}, '--json', '--budget', '1MB']):\n"
+            "    r = CliRunner().invoke(app, args)\n"
+            "    assert r.exit_code == 0, r.output\n"
+            "print(sorted(m for m in ('torch', 'tvm', 'tensorrt', 'onnxruntime', 'pycuda', 'sklearn') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_importing_edgemem_is_light():

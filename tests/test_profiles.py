@@ -67,9 +67,9 @@ def write(tmp_path, name, text):
     (lambda t: t.replace('precision = "fp16"', 'precision = "int8"'), "not among precisions"),
     (lambda t: t.replace('backend = "tensorrt"', 'backend = "caffe"'), "backend 'caffe'"),
     (lambda t: t.replace('title = "Test board"\n', ""), "missing key(s) title"),
-    (lambda t: t.replace("[bench]", "[bench]\ncolour = 3"), "unknown [bench] key(s) colour"),
+    (lambda t: t.replace("[bench]", "[bench]\ncolour = 3"), "[bench]: unknown key 'colour'"),
     (lambda t: t.replace("schema = 1", "schema = 2"), "schema 2"),
-    (lambda t: t.replace('jetpack = ["6.0"]', 'jetpack = "6.0"'), "jetpack must be a list"),
+    (lambda t: t.replace('jetpack = ["6.0"]', 'jetpack = "6.0"'), "jetpack: expected a list"),
     (lambda t: t + "\n[[[", "not valid TOML"),
 ])
 def test_invalid_profiles_are_refused_with_file_and_key(tmp_path, change, words):

@@ -82,5 +82,8 @@ def system_delta(raw: dict, stage: dict) -> Measured:
     low = stage.get("min_available_bytes")
     if baseline is None or low is None:
         return Measured(None, UNKNOWN)
+    if low > baseline:  # memory was freed elsewhere while we ran: no measure of this run
+        return Measured(None, f"not measured: MemAvailable never fell below its idle median while running (it rose by "
+                              f"{low - baseline} bytes: other processes freed memory); a negative delta is not memory")
     return Measured(baseline - low, "idle MemAvailable (median) minus lowest MemAvailable while running; "
                                     "system-wide, includes other processes and page cache")

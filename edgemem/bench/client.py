@@ -7,8 +7,10 @@ host-key checking by default. Three ways to trust a host: its key is already in 
 with ssh-keyscan, checked against the pin, written to a private known_hosts, and the real
 connection is then made with strict checking against that file only); or, only when asked,
 trust on first use (OpenSSH ``accept-new``: records a new key, still refuses a changed one).
-One master connection (ControlMaster) is shared by the commands of a run. Remote commands are
-argv lists quoted word by word with shlex.quote.
+One master connection (ControlMaster) is shared by the commands of a run; when it dies (the
+connection dropped) ``reconnect`` starts a new one, and ``close`` stops it and removes its
+socket folder. Keep-alives notice a dead connection within about 15 s. Remote commands are argv
+lists quoted word by word with shlex.quote.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgemem.bench.errors import AuthError, HostKeyError, RemoteCommandError, UnreachableError
+from edgemem.bench.errors import AuthError, ConnectionLostError, HostKeyError, RemoteCommandError, UnreachableError
 from edgemem.bench.transport import Completed, Transport
 from edgemem.errors import UsageError
 
@@ -35,6 +37,8 @@ UNREACHABLE = ("Connection refused", "Could not resolve hostname", "Connection t
                "Network is unreachable", "Operation timed out", "kex_exchange_identification", "Connection reset",
                "Connection closed by remote host", "port 65535")
 SSH_FAILED = 255
+CONTROL_PERSIST_S = 30  # how long a master outlives its last command if we cannot stop it
+MAX_CONTROL_PATH = 80  # a Unix socket path holds ~104 bytes; ssh adds 17 while it creates one
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,14 @@ class SshTransport(Transport):
         self._tmp: Path | None = None
         self._pinned: Path | None = None
         self._control: Path | None = None
+        self._masters = 0
 
     # ---- argv
 
     def base_argv(self) -> list[str]:
         o = self.options
         argv = [o.ssh_binary, "-T", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, int(o.connect_timeout_s))}",
-                "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"]
+                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"]
         if o.ssh_config:
             argv += ["-F", o.ssh_config]
         if o.port:
@@ -122,6 +127,9 @@ class SshTransport(Transport):
 
     def open(self) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="edgemem-ssh-"))
+        if len(str(self._tmp / "cm99")) > MAX_CONTROL_PATH:  # a long TMPDIR: sockets go to /tmp instead
+            self._tmp.rmdir()
+            self._tmp = Path(tempfile.mkdtemp(prefix="edgemem-ssh-", dir="/tmp"))
         try:
             if self.options.fingerprint:
                 self._pinned = self._pin_host_key()
@@ -134,22 +142,44 @@ class SshTransport(Transport):
             raise
 
     def close(self) -> None:
-        if self._control is not None:
-            try:
-                subprocess.run(self.base_argv() + ["-O", "exit", "--", self.options.destination], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            self._control = None
+        self._stop_master()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         self._pinned = None
 
+    def reconnect(self) -> None:
+        """A new master connection when the old one is gone (commands then use it again)."""
+        if self._tmp is None or not self.options.multiplex:
+            return
+        if self._control is not None and self._master_alive():
+            return
+        self._stop_master()
+        self._start_master()
+
+    def _master_alive(self) -> bool:
+        try:
+            done = subprocess.run(self.base_argv() + ["-O", "check", "--", self.options.destination], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+        except subprocess.TimeoutExpired:
+            return False
+        return done.returncode == 0
+
+    def _stop_master(self) -> None:
+        if self._control is None:
+            return
+        try:
+            subprocess.run(self.base_argv() + ["-O", "exit", "--", self.options.destination], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self._control = None
+
     def _start_master(self) -> None:
-        control = self._tmp / "cm"
+        self._masters += 1
+        control = self._tmp / f"cm{self._masters}"
         argv = self.base_argv() + ["-o", "ControlMaster=yes", "-o", f"ControlPath={option_value(str(control))}",
-                                   "-o", "ControlPersist=120", "-f", "-N", "--", self.options.destination]
+                                   "-o", f"ControlPersist={CONTROL_PERSIST_S}", "-f", "-N", "--", self.options.destination]
         done = self._run_local(argv)
         self.check(done, "connect")
         if done.returncode != 0:
@@ -224,7 +254,7 @@ class SshTransport(Transport):
             raise AuthError(f"{self.name} refused our SSH keys ({line})", hint="pass --identity KEY or set it up in ~/.ssh/config")
         if any(marker in text for marker in UNREACHABLE):
             raise UnreachableError(f"cannot reach {self.name}: {line}")
-        raise RemoteCommandError(f"ssh to {self.name} failed during {what}: {line or 'exit status 255'}")
+        raise ConnectionLostError(f"ssh to {self.name} failed during {what}: {line or 'exit status 255'}")
 
 
 def last_line(text: str) -> str:

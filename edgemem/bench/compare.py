@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgemem.budget import BudgetCheck
+
 
 @dataclass(frozen=True)
 class HistoryRow:
@@ -28,7 +30,7 @@ class HistoryRow:
     predicted_activation_bytes: int | None
     ratio: float | None
     budget_bytes: int | None
-    verdict: str | None
+    verdict: str | None  # fits | over | unknown (edgemem.budget.BudgetCheck.verdict)
     median_change_pct: float | None  # against the previous run of the same setup
     peak_change_pct: float | None
 
@@ -37,6 +39,17 @@ def change_pct(now: float | None, before: float | None) -> float | None:
     if now is None or not before:
         return None
     return (now / before - 1.0) * 100.0
+
+
+LEGACY_VERDICTS = {"pass": "fits", "fail": "over", "unknown": "unknown"}  # results stored before the budget check
+
+
+def budget_of(verdict: dict) -> tuple[int | None, str | None]:
+    """(budget bytes, verdict) of a stored verdict document, old or new."""
+    budget = verdict.get("budget")
+    if isinstance(budget, dict):
+        return budget.get("budget_bytes"), BudgetCheck.from_json(budget).verdict
+    return verdict.get("budget_bytes"), LEGACY_VERDICTS.get(verdict.get("verdict"))
 
 
 def history_rows(reports: list[tuple[Path, dict]], model_sha256: str | None = None, host: str | None = None) -> list[HistoryRow]:
@@ -60,7 +73,7 @@ def history_rows(reports: list[tuple[Path, dict]], model_sha256: str | None = No
             status=result["status"], median_ms=median, p99_ms=latency.get("p99_ms"), process_peak_bytes=peak,
             activation_bytes=(memory.get("activations") or {}).get("value_bytes"),
             predicted_activation_bytes=verdict.get("predicted_activation_bytes"), ratio=verdict.get("ratio"),
-            budget_bytes=verdict.get("budget_bytes"), verdict=verdict.get("verdict"),
+            budget_bytes=budget_of(verdict)[0], verdict=budget_of(verdict)[1],
             median_change_pct=change_pct(median, before.median_ms) if before else None,
             peak_change_pct=change_pct(peak, before.process_peak_bytes) if before else None,
         )

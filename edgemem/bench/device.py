@@ -1,28 +1,30 @@
-"""Talking to the agent on a device through a transport: upload, probe, run, cancel, fetch.
+"""Talking to the agent on a device through a transport: upload, probe, start, follow, cancel, fetch.
 
-Uploads are content-addressed: the agent is stored as ``agent-<sha256[:16]>.py`` and models as
-``blobs/<sha256>``; what is already there is not sent again. A run streams progress lines, has a
-host-side deadline (the agent's own deadline plus a margin) and is cancelled on the device when
-that deadline passes, when the caller's cancel event is set, or on Ctrl-C.
+Every agent command goes through the launcher (edgemem.bench.package.LAUNCHER), which checks the
+uploaded archive against its sha256 first: a missing agent is uploaded, a modified one replaced
+(with a warning). Blobs are content-addressed and re-hashed by the agent; a corrupt one is
+uploaded again. Commands whose connection fails transiently are retried with backoff
+(RetryPolicy); every one of them is safe to repeat (``start`` of a started run says so).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import queue
 import tarfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from edgemem.bench import protocol
-from edgemem.bench.errors import AgentError, RemoteCommandError
-from edgemem.bench.transport import Completed, Transport, monotonic
+from edgemem.bench.errors import AgentError, RemoteCommandError, is_transient
+from edgemem.bench.package import LAUNCHER, agent_archive, agent_remote_name, agent_sha256
+from edgemem.bench.transport import NOT_FOUND, Completed, StreamingProcess, Transport
 
-HOST_MARGIN_S = 30.0
 MAX_ARTIFACTS_BYTES = 256 << 20
+DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded", "File too large")
 
 
 @dataclass(frozen=True)
@@ -32,77 +34,139 @@ class Upload:
     bytes: int
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Transient connection failures are retried for ``window_s`` with doubling pauses."""
+
+    window_s: float = 120.0
+    first_pause_s: float = 1.0
+    max_pause_s: float = 15.0
+
+
 class Device:
     """One device (or this machine) reached through ``transport``."""
 
     def __init__(self, transport: Transport, base: str | None = None, python: str | None = None,
-                 command_timeout_s: float = 120.0) -> None:
+                 command_timeout_s: float = 120.0, retry: RetryPolicy = RetryPolicy(),
+                 stop: threading.Event | None = None, notify: Callable[[str], None] | None = None,
+                 lock_file: str | None = None) -> None:
         self.transport = transport
+        self.lock_args = ("--lock-file", lock_file) if lock_file else ()
         self.base = base or transport.default_base()
         self.python = python or transport.default_python()
         self.command_timeout_s = command_timeout_s
-        self.agent_path = f"{self.base.rstrip('/')}/{protocol.agent_remote_name()}"
+        self.retry = retry
+        self.stop = stop or threading.Event()
+        self.notify = notify or (lambda text: None)
+        self.agent_path = f"{self.base.rstrip('/')}/{agent_remote_name()}"
         self.agent_uploaded: bool | None = None
+        self.warnings: list[str] = []
 
     @property
     def name(self) -> str:
         return self.transport.name
 
     def agent_argv(self, *args: str) -> list[str]:
-        return [self.python, "-u", self.agent_path, args[0], "--base", self.base, *args[1:]]
+        return [self.python, "-u", "-c", LAUNCHER, self.agent_path, agent_sha256(), args[0], "--base", self.base, *args[1:]]
 
-    def call(self, *args: str, stdin: bytes | None = None, stdin_path: Path | None = None,
-             timeout_s: float | None = None) -> dict:
-        """Run one agent command and return its result document (raise on status error)."""
-        done = self.transport.execute(self.agent_argv(*args), timeout_s or self.command_timeout_s, stdin=stdin,
-                                      stdin_path=stdin_path, what=f"agent {args[0]}")
-        document = protocol.final_document(done.stdout.decode("utf-8", "replace"))
-        if document is None:
-            raise RemoteCommandError(f"agent {args[0]} on {self.name} gave no result (exit {done.returncode}): "
-                                     f"{tail_text(done)}")
-        if document.get("status") == "error":
-            error = document.get("error") or {}
-            raise AgentError(f"agent {args[0]} on {self.name}: {error.get('message')}", error.get("code", "internal"),
-                             error.get("stage"), document)
-        return document
+    # ---- retries
 
-    # ---- uploads
+    def retrying(self, action: Callable[[], object], what: str, window_s: float | None = None, interruptible: bool = True):
+        """``action()``; transient connection failures are retried with backoff within the window
+        (a stop request ends the waiting unless ``interruptible`` is False: the cancel itself)."""
+        began, pause, attempt = time.monotonic(), self.retry.first_pause_s, 0
+        window = self.retry.window_s if window_s is None else window_s
+        while True:
+            try:
+                return action()
+            except Exception as exc:
+                attempt += 1
+                if not is_transient(exc) or time.monotonic() - began + pause > window:
+                    raise
+                self.notify(f"{what} on {self.name}: {exc.one_line()}; retrying in {pause:.0f} s (attempt {attempt + 1})")
+                if interruptible and self.stop.wait(pause):
+                    raise
+                if not interruptible:
+                    time.sleep(pause)
+                pause = min(pause * 2, self.retry.max_pause_s)
+                self.reconnect_quietly()
 
-    def ensure_agent(self) -> bool:
-        """Upload the agent unless this exact version is there; True when it was uploaded."""
-        script = ('command -v "$1" >/dev/null 2>&1 || { echo no-python; exit 0; }; '
-                  'test -f "$2" && echo present || echo missing')
-        done = self.transport.execute(["sh", "-c", script, "sh", self.python, self.agent_path], self.command_timeout_s,
-                                      what="agent check")
-        answer = done.stdout.decode().strip()
-        if answer == "no-python":
+    def reconnect_quietly(self) -> None:
+        try:
+            self.transport.reconnect()
+        except Exception as exc:  # the next attempt reports it (or it is retried again)
+            if not is_transient(exc):
+                raise
+
+    # ---- one command
+
+    def run_command(self, args: tuple[str, ...], stdin: bytes | None, stdin_path: Path | None, timeout_s: float) -> tuple[Completed, dict | None]:
+        done = self.transport.execute(self.agent_argv(*args), timeout_s, stdin=stdin, stdin_path=stdin_path,
+                                      what=f"agent {args[0]}")
+        if done.returncode == NOT_FOUND and protocol.final_document(done.stdout.decode("utf-8", "replace")) is None:
             raise RemoteCommandError(f"{self.python!r} not found on {self.name}",
                                      hint="pass --remote-python with the device's Python 3 (e.g. /usr/bin/python3)")
-        if done.returncode != 0 or answer not in ("present", "missing"):
-            raise RemoteCommandError(f"cannot check the agent on {self.name}: {tail_text(done)}")
-        if answer == "present":
+        return done, protocol.final_document(done.stdout.decode("utf-8", "replace"))
+
+    def call(self, *args: str, stdin: bytes | None = None, stdin_path: Path | None = None,
+             timeout_s: float | None = None, window_s: float | None = None, interruptible: bool = True) -> dict:
+        """Run one agent command (retried when the connection fails) and return its document."""
+        def once() -> dict:
+            done, document = self.run_command(args, stdin, stdin_path, timeout_s or self.command_timeout_s)
+            if document is None:
+                raise RemoteCommandError(f"agent {args[0]} on {self.name} gave no result (exit {done.returncode}): "
+                                         f"{tail_text(done)}")
+            if document.get("status") == "error":
+                error = document.get("error") or {}
+                code = error.get("code", "internal")
+                raise AgentError(f"agent {args[0]} on {self.name}: {error.get('message')}", code, error.get("stage"),
+                                 document, hint=protocol.ERROR_MEANING.get(code))
+            return document
+
+        return self.retrying(once, f"agent {args[0]}", window_s, interruptible)
+
+    # ---- the agent and the blobs
+
+    def ensure_agent(self) -> bool:
+        """Upload the agent unless this exact archive is there and intact; True when it was uploaded."""
+        try:
+            self.call("hello")
             self.agent_uploaded = False
             return False
-        script = 'mkdir -p -- "$1" && cat > "$2.tmp.$$" && mv -f -- "$2.tmp.$$" "$2"'
-        done = self.transport.execute(["sh", "-c", script, "sh", self.base, self.agent_path], self.command_timeout_s,
-                                      stdin=protocol.agent_source(), what="agent upload")
-        if done.returncode != 0:
-            raise RemoteCommandError(f"cannot upload the agent to {self.name}: {tail_text(done)}")
+        except AgentError as exc:
+            if exc.agent_code not in ("agent_missing", "integrity"):
+                raise
+            if exc.agent_code == "integrity":
+                self.warnings.append(f"the agent on the device did not match its hash ({exc.message}); it was replaced")
+        self.retrying(self.upload_agent, "agent upload")
+        self.call("hello")
         self.agent_uploaded = True
         return True
 
+    def upload_agent(self) -> None:
+        script = 'umask 077 && mkdir -p -- "$1" && cat > "$2.tmp.$$" && mv -f -- "$2.tmp.$$" "$2"'
+        done = self.transport.execute(["sh", "-c", script, "sh", self.base, self.agent_path], self.command_timeout_s,
+                                      stdin=agent_archive(), what="agent upload")
+        if done.returncode != 0:
+            if any(text in done.stderr_text for text in DISK_FULL_TEXTS):
+                raise AgentError(f"cannot upload the agent to {self.name}: {tail_text(done)}", "disk_full", "upload",
+                                 hint=protocol.ERROR_MEANING["disk_full"])
+            raise RemoteCommandError(f"cannot upload the agent to {self.name}: {tail_text(done)}")
+
     def ensure_blobs(self, files: dict[str, tuple[Path, str]], timeout_s: float = 3600.0) -> dict[str, Upload]:
-        """Upload each (path, sha256) unless the device already has that content."""
+        """Upload each (path, sha256) unless the device already has that content, intact."""
         shas = sorted({sha for _, sha in files.values()})
-        present = set(self.call("have", *shas)["present"]) if shas else set()
+        answer = self.call("have", *shas) if shas else {"present": [], "corrupt": []}
+        present = set(answer["present"])
+        for sha in answer.get("corrupt") or []:
+            self.warnings.append(f"blob {sha[:16]} on the device did not match its hash (modified after upload); it was "
+                                 "removed there and uploaded again")
         uploads = {}
         for key, (path, sha) in files.items():
             if sha not in present:
                 self.call("put", "--sha256", sha, stdin_path=path, timeout_s=timeout_s)
                 present.add(sha)
-                uploads[key] = Upload(sha, True, path.stat().st_size)
-            else:
-                uploads[key] = Upload(sha, False, path.stat().st_size)
+            uploads[key] = Upload(sha, sha not in answer["present"], path.stat().st_size)
         return uploads
 
     def probe(self, tools: dict | None = None, modules: tuple[str, ...] | None = None) -> dict:
@@ -112,59 +176,33 @@ class Device:
 
     # ---- runs
 
-    def run(self, spec: dict, on_progress: Callable[[dict], None] | None = None,
-            cancel: threading.Event | None = None) -> dict:
-        """Run a job; returns the agent's result document (status ok or error, with partial data)."""
-        deadline = monotonic() + float(spec["timeouts"]["total_s"]) + HOST_MARGIN_S
-        stream = self.transport.stream(self.agent_argv("run", "--spec", "-"), json.dumps(spec).encode())
-        result = None
-        reason = None
-        try:
-            while True:
-                if cancel is not None and cancel.is_set():
-                    reason = "cancelled"
-                    break
-                if monotonic() > deadline:
-                    reason = "timeout"
-                    break
-                try:
-                    line = stream.next_line(0.2)
-                except queue.Empty:
-                    continue
-                if line is None:
-                    break
-                kind, document = protocol.parse_line(line)
-                if kind == "progress" and on_progress is not None:
-                    on_progress(document)
-                elif kind == "result":
-                    result = document
-        except KeyboardInterrupt:
-            self.cancel_run(spec["run_id"])
-            stream.kill()
-            raise
-        if reason is not None:
-            cancelled = self.cancel_run(spec["run_id"])
-            stream.kill()
-            partial = (cancelled or {}).get("result")
-            raise AgentError(f"run on {self.name} {'was cancelled' if reason == 'cancelled' else 'passed the host deadline'}; "
-                             "the remote job was killed", "cancelled" if reason == "cancelled" else "timeout", "run", partial)
-        done = stream.finish()
-        self.transport.check(done, "run")
-        if result is None:
-            raise RemoteCommandError(f"the agent on {self.name} ended without a result (exit {done.returncode}): "
-                                     f"{tail_text(done)}")
-        return result
+    def busy(self) -> dict | None:
+        """The run that holds the device's bench lock, or None."""
+        return self.call("hello", *self.lock_args).get("busy")
 
-    def cancel_run(self, run_id: str) -> dict | None:
-        """Kill the run's process groups on the device; its (partial) result when it wrote one."""
-        try:
-            return self.call("cancel", "--run-id", run_id, "--wait-s", "5", timeout_s=30)
-        except Exception:  # best effort: the connection may be what failed
-            return None
+    def start(self, spec: dict, lock_wait_s: float) -> dict:
+        return self.call("start", "--spec", "-", "--lock-wait", str(lock_wait_s), *self.lock_args, stdin=json.dumps(spec).encode(),
+                         timeout_s=lock_wait_s + self.command_timeout_s)
+
+    def follow(self, run_id: str, offset: int, stall_s: float) -> StreamingProcess:
+        return self.transport.stream(self.agent_argv("follow", "--run-id", run_id, "--offset", str(offset),
+                                                     "--stall-s", str(stall_s)))
+
+    def cancel(self, run_id: str, code: str, message: str, grace_s: float) -> dict:
+        """Stop the run (TERM, KILL after ``grace_s``) and return its result (partial when it stopped early)."""
+        return self.call("cancel", "--run-id", run_id, "--code", code, "--message", message, "--grace", str(grace_s),
+                         timeout_s=grace_s * 2 + 60, window_s=min(self.retry.window_s, 30.0), interruptible=False)
+
+    def ack(self, run_id: str) -> None:
+        self.call("ack", "--run-id", run_id)
 
     def fetch_artifacts(self, run_id: str, dest: Path) -> list[str]:
         """The run's raw files (logs, samples) into ``dest``; names of the files written."""
-        done = self.transport.execute(self.agent_argv("pack", "--run-id", run_id), self.command_timeout_s, what="fetch")
+        def once() -> Completed:
+            return self.transport.check(self.transport.execute(self.agent_argv("pack", "--run-id", run_id),
+                                                               self.command_timeout_s, what="fetch"), "fetch")
+
+        done = self.retrying(once, "fetch")
         if done.returncode != 0:
             raise RemoteCommandError(f"cannot fetch the logs of run {run_id} from {self.name}: {tail_text(done)}")
         return extract_safely(done.stdout, dest)

@@ -1,18 +1,21 @@
 """The host's side of the agent protocol: versioned JSON messages on single lines. Stdlib only.
 
-The agent (edgemem/bench/agent.py) is uploaded as one file and cannot import this module, so the
-wire constants live there (stdlib only, importable) and this module takes them from it.
+The wire constants live in the agent package (edgemem/bench/agent/wire.py, standard library
+only) because the agent cannot import anything of the host; this module re-exports them and
+adds what only the host needs: what each error code means for the user, and line parsing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from functools import lru_cache
-from pathlib import Path
 
-from edgemem.bench.agent import (  # noqa: F401  (re-exported: the host's names for the wire constants)
+from edgemem.bench.agent.wire import (  # noqa: F401  (re-exported: the host's names for the wire constants)
+    AGENT_VERSION,
+    BEAT_PREFIX,
+    CANCEL_SCHEMA,
     ERROR_EXIT,
+    ERROR_SCHEMA,
+    FOLLOW_SCHEMA,
     PROBE_SCHEMA,
     PROGRESS_PREFIX,
     RESULT_PREFIX,
@@ -27,34 +30,26 @@ ERROR_MEANING = {
     "model_invalid": "the runtime could not read or convert the model",
     "build_failed": "the engine build failed",
     "out_of_memory": "the measuring process ran out of memory (or exceeded --memory-limit)",
-    "timeout": "a stage exceeded its deadline and was killed",
+    "timeout": "a stage exceeded its deadline and was stopped; the partial result was kept",
     "permission_limited": "ran, but some metrics need root",
-    "cancelled": "cancelled (timeout on the host or Ctrl-C)",
+    "cancelled": "cancelled (Ctrl-C, SIGTERM or the host's deadline); the partial result was kept",
     "internal": "a bug in the agent",
     "run_failed": "the measuring process failed",
+    "integrity": "a file on the device did not match its hash and was refused",
+    "busy": "another bench holds the device; queue behind it with --lock-wait DURATION",
+    "disk_full": "the device ran out of disk space in its cache folder (--remote-dir); the partial result was kept",
+    "agent_fault": "the agent on the device was killed, stopped or stopped answering; the partial result was kept",
+    "agent_missing": "the agent is not (or no longer) on the device",
+    "unknown_run": "no run with that id on the device (pruned, another --remote-dir, or another host)",
 }
 
-AGENT_FILE = Path(__file__).with_name("agent.py")
-
-
-@lru_cache(maxsize=1)
-def agent_source() -> bytes:
-    return AGENT_FILE.read_bytes()
-
-
-def agent_sha256() -> str:
-    return hashlib.sha256(agent_source()).hexdigest()
-
-
-def agent_remote_name() -> str:
-    """Content-addressed file name of the agent on the device."""
-    return f"agent-{agent_sha256()[:16]}.py"
+LINE_KINDS = (("result", RESULT_PREFIX), ("progress", PROGRESS_PREFIX), ("beat", BEAT_PREFIX))
 
 
 def parse_line(line: str) -> tuple[str, object]:
-    """("result" | "progress", document) for protocol lines, ("log", text) for anything else."""
+    """("result" | "progress" | "beat", document) for protocol lines, ("log", text) for anything else."""
     text = line.rstrip("\r\n")
-    for kind, prefix in (("result", RESULT_PREFIX), ("progress", PROGRESS_PREFIX)):
+    for kind, prefix in LINE_KINDS:
         if text.startswith(prefix):
             try:
                 return kind, json.loads(text[len(prefix):])

@@ -8,16 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgemem.bench import protocol
+from edgemem.budget import Precision
 from edgemem.errors import UsageError
-
-PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclass(frozen=True)
 class BenchRequest:
     model: Path
     backend: str = "onnxruntime"
-    precision: str = "fp32"
+    precision: Precision = Precision.FP32
     input_shapes: dict = field(default_factory=dict)  # input name -> tuple of dims
     dims: dict = field(default_factory=dict)  # symbolic dim -> int
     warmup_runs: int = 10
@@ -39,8 +38,7 @@ class BenchRequest:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise UsageError(f"--precision {self.precision!r}: choose {', '.join(PRECISIONS)}")
+        object.__setattr__(self, "precision", Precision.parse(self.precision))
         checks = [("--runs", self.runs >= 1), ("--warmup-runs", self.warmup_runs >= 0), ("--duration", self.duration_s >= 0),
                   ("--warmup", self.warmup_s >= 0), ("--timeout", self.timeout_s > 0), ("--max-runs", self.max_runs >= self.runs),
                   ("--sample-interval", 5 <= self.sample_interval_ms <= 10000)]
@@ -68,7 +66,7 @@ class BenchRequest:
             "tegrastats": "auto" if self.tegrastats else "off",
             "tegrastats_interval_ms": self.tegrastats_interval_ms,
             "lock_clocks": self.lock_clocks,
-            "options": dict(options, precision=self.precision),
+            "options": dict(options, precision=self.precision.value),
             "tools": dict(self.tools),
             "seed": self.seed,
         }

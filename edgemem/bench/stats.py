@@ -48,9 +48,11 @@ class LatencyStats:
     cv_pct: float | None
     warmup_runs: int | None = None
     throughput_qps: float | None = None
+    partial: bool = False  # the run was stopped: these are the runs measured before it stopped
 
 
-def latency_stats(values_ms: list[float], source: str, warmup_runs: int | None = None) -> LatencyStats | None:
+def latency_stats(values_ms: list[float], source: str, warmup_runs: int | None = None,
+                  partial: bool = False) -> LatencyStats | None:
     """Summary of per-run latencies; None when there are none."""
     if not values_ms:
         return None
@@ -70,4 +72,5 @@ def latency_stats(values_ms: list[float], source: str, warmup_runs: int | None =
         cv_pct=(spread / mean * 100.0) if mean > 0 else 0.0,
         warmup_runs=warmup_runs,
         throughput_qps=(1000.0 / mean) if mean > 0 else None,
+        partial=partial,
     )

@@ -4,6 +4,8 @@ A transport turns an argv meant for the device into an argv to run here. Everyth
 lists: no shell string is ever built from user input (the SSH transport quotes each word with
 shlex before OpenSSH hands the line to the remote shell). Processes run in their own session so
 a Ctrl-C reaches us first and we can cancel the remote job before killing the connection.
+A device command whose program is missing ends with status 127 either way (the remote shell's
+"not found"; here, the same status is made up when the program cannot be started).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class Transport:
     def close(self) -> None:
         """Tear down whatever ``open`` started."""
 
+    def reconnect(self) -> None:
+        """Make the next command open a working connection (SSH: restart the shared one if it died)."""
+
     def __enter__(self):
         self.open()
         return self
@@ -69,8 +74,11 @@ class Transport:
         """Run a device command to completion (killed, with its whole group, at the timeout)."""
         handle = open(stdin_path, "rb") if stdin_path is not None else None
         try:
-            proc = subprocess.Popen(self.command(argv), stdin=handle or (subprocess.PIPE if stdin is not None else subprocess.DEVNULL),
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            try:
+                proc = subprocess.Popen(self.command(argv), stdin=handle or (subprocess.PIPE if stdin is not None else subprocess.DEVNULL),
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            except FileNotFoundError as exc:
+                return Completed(NOT_FOUND, b"", f"{exc.filename}: not found".encode())
             try:
                 out, err = proc.communicate(stdin, timeout=timeout_s)
             except subprocess.TimeoutExpired:
@@ -88,6 +96,9 @@ class Transport:
 
     def stream(self, argv: list[str], stdin: bytes | None = None) -> "StreamingProcess":
         return StreamingProcess(self.command(argv), stdin)
+
+
+NOT_FOUND = 127  # the shell's status for a command it cannot find
 
 
 class LocalTransport(Transport):
@@ -132,6 +143,11 @@ class StreamingProcess:
     def next_line(self, timeout_s: float):
         """A line, None at end of output, or raises queue.Empty after ``timeout_s``."""
         return self.lines.get(timeout=timeout_s)
+
+    def stop(self) -> Completed:
+        """Kill it (the remote command ends with its connection) and collect what it said."""
+        kill_process_group(self.proc)
+        return self.finish(5.0)
 
     def finish(self, timeout_s: float = 10.0) -> Completed:
         try:

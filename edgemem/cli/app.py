@@ -1,21 +1,51 @@
-"""The typer application and the error handling every command shares."""
+"""The typer application: every command registered here, explicitly, with its help."""
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
 
 import typer
+from typer.core import TyperGroup
 
 from edgemem import __version__
+from edgemem.cli import analyze, bench, distill
+from edgemem.errors import ExitCode
+from edgemem.output import print_error
+
+try:  # typer >= 0.2x carries its own click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import exceptions as click_errors
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok (and within budget when one was given); 1 a known error (one line on stderr, "
     "traceback only with EDGEMEM_DEBUG=1); 2 usage error; 3 ran fine but over budget."
 )
 
+class OneLineErrors(TyperGroup):
+    """click's usage errors (a bad flag value, a missing argument) as one line on stderr, exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            code = exc.exit_code
+        except click_errors.ClickException as exc:
+            command = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "edgemem"
+            print_error(f"{exc.format_message()} (see {command} --help)")
+            code = exc.exit_code
+        except typer.Abort:
+            print_error("interrupted")
+            code = 130
+        code = int(code or ExitCode.OK) if isinstance(code, int) or code is None else ExitCode.OK
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="edgemem",
     help="Get neural networks onto memory-starved edge devices and prove they fit.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
@@ -38,35 +68,6 @@ def root(
     """edgemem: analyze, distill and bench neural networks for edge devices."""
 
 
-def handles_errors(command):
-    """Turn EdgememError into one line on stderr and its exit code; anything else too, unless EDGEMEM_DEBUG=1."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        from edgemem.errors import EdgememError, ExitCode
-        from edgemem.output import print_error
-
-        try:
-            code = command(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except EdgememError as exc:
-            if os.environ.get("EDGEMEM_DEBUG") == "1":
-                raise
-            print_error(exc.one_line())
-            raise typer.Exit(code=int(exc.exit_code)) from None
-        except KeyboardInterrupt:
-            print_error("interrupted")
-            raise typer.Exit(code=130) from None
-        except MemoryError:
-            print_error("out of memory on this machine while running the command")
-            raise typer.Exit(code=int(ExitCode.ERROR)) from None
-        except Exception as exc:  # a bug: still one line, with the way to get the traceback
-            if os.environ.get("EDGEMEM_DEBUG") == "1":
-                raise
-            print_error(f"internal error: {type(exc).__name__}: {exc} (run with EDGEMEM_DEBUG=1 for the traceback and report it)")
-            raise typer.Exit(code=int(ExitCode.ERROR)) from None
-        sys.stdout.flush()
-        raise typer.Exit(code=int(code or 0))
-
-    return wrapper
+app.command("analyze", help=analyze.HELP)(analyze.analyze)
+app.command("distill", help=distill.HELP)(distill.distill)
+app.command("bench", help=bench.HELP)(bench.bench)

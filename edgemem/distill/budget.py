@@ -1,11 +1,11 @@
-"""What a model needs in memory, as the analyzer sees its ONNX export.
+"""What a model needs in memory, as the analyzer sees its ONNX export, and its budget verdict.
 
 ``measure_memory`` exports the model (RED blocks included) for one input shape, loads the file
 with ``edgemem.graph`` and runs ``edgemem.memory.analyze`` with the stored and greedy orders
-under the default in-place convention, activations counted at ``precision``. The budget search
-compares ``arena_bytes`` (what ``edgemem analyze --budget`` compares; never below the peak),
-plus ``weights_bytes`` for the "total" scope. Weights are counted as stored (fp32), exactly as
-the analyzer does.
+under the default in-place convention, activations counted at ``precision``, and the budget
+passed in: the verdict (``ModelMemory.budget``) is the analyzer's own ``BudgetCheck``, so what
+counts against a budget is defined once (``edgemem.budget.MemoryParts``). Weights are counted as
+stored (fp32), exactly as the analyzer does.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgemem.errors import ConfigError
+from edgemem.budget import Budget, BudgetCheck, MemoryParts, Precision, Scope
+from edgemem.graph import LoadOptions, load_graph
+from edgemem.memory.analyze import AnalyzeOptions, analyze
+from edgemem.memory.convention import Convention
 
-PRECISIONS = ("fp32", "fp16", "int8")
-SCOPES = ("activations", "total")
+ORDERS = ("stored", "greedy")
 
 
 @dataclass(frozen=True)
@@ -26,50 +28,45 @@ class ModelMemory:
     arena_bytes: int  # arena of the best order after placement (64-byte aligned)
     weights_bytes: int  # initializers of the exported graph (BatchNorm folded into convs)
     onnx_path: Path | None  # the analysed export; None when it was written to a temporary folder
-    precision: str = "fp32"
+    precision: Precision = Precision.FP32
     peak_node: str = ""  # node at which the peak occurs
+    budget: BudgetCheck | None = None  # the analyzer's verdict when a budget was passed
 
-    def required_bytes(self, scope: str) -> int:
-        """What a budget of ``scope`` is compared with."""
-        return self.arena_bytes + (self.weights_bytes if scope == "total" else 0)
+    @property
+    def parts(self) -> MemoryParts:
+        return MemoryParts(activations_bytes=self.arena_bytes, weights_bytes=self.weights_bytes)
 
-
-def check_precision(precision: str) -> str:
-    if precision not in PRECISIONS:
-        raise ConfigError(f"unknown precision {precision!r}", hint=f"choose {', '.join(PRECISIONS)}")
-    return precision
-
-
-def check_scope(scope: str) -> str:
-    if scope not in SCOPES:
-        raise ConfigError(f"unknown budget scope {scope!r}", hint="activations (peak activation memory) or total (+ weights)")
-    return scope
+    def required_bytes(self, scope: Scope | str) -> int:
+        """What a budget of ``scope`` is compared with (edgemem.budget.MemoryParts)."""
+        return self.parts.required_bytes(Scope.parse(scope))
 
 
-def analyze_onnx(path: Path, precision: str):
-    """The analyzer's MemoryReport for ``path``: stored and greedy orders, in-place convention."""
-    from edgemem.graph import LoadOptions, load_graph
-    from edgemem.memory.analyze import AnalyzeOptions, analyze
-    from edgemem.memory.convention import Convention
+def analyze_graph(graph, precision: Precision | str, budget: Budget | None = None, onnx_path: Path | None = None) -> ModelMemory:
+    """The analyzer's memory and budget verdict of a loaded graph (stored and greedy orders, in-place convention)."""
+    precision = Precision.parse(precision)
+    report = analyze(graph, AnalyzeOptions(orders=ORDERS, convention=Convention(precision=precision), budget=budget))
+    return ModelMemory(peak_activation_bytes=report.best.peak_bytes, arena_bytes=report.best.arena_bytes,
+                       weights_bytes=report.weights_bytes, onnx_path=onnx_path, precision=precision,
+                       peak_node=report.best.peak_node, budget=report.budget)
 
-    graph = load_graph(path, LoadOptions())
-    return analyze(graph, AnalyzeOptions(orders=("stored", "greedy"), convention=Convention(precision=precision)))
+
+def analyze_file(path: Path, precision: Precision | str, budget: Budget | None = None) -> ModelMemory:
+    return analyze_graph(load_graph(path, LoadOptions()), precision, budget, onnx_path=path)
 
 
-def measure_memory(model, input_shape, precision: str = "fp32", workdir: Path | None = None) -> ModelMemory:
-    """Export ``model`` at ``input_shape`` to ONNX and analyze it; ``workdir`` keeps ``model.onnx``."""
-    from edgemem.distill.export import export_onnx
+def exported_graph(model, input_shape, workdir: Path | None = None):
+    """(the analyzer's graph of ``model`` exported at ``input_shape``, the kept file or None); export
+    is the slow part, and precision and budget do not change it, so callers may cache this."""
+    from edgemem.distill.export import export_onnx  # torch
 
-    check_precision(precision)
     with tempfile.TemporaryDirectory(prefix="edgemem-measure-") as tmp:
         folder = Path(workdir) if workdir is not None else Path(tmp)
         path = export_onnx(model, tuple(input_shape), folder / "model.onnx")
-        report = analyze_onnx(path, precision)
-    return ModelMemory(
-        peak_activation_bytes=report.best.peak_bytes,
-        arena_bytes=report.best.arena_bytes,
-        weights_bytes=report.weights_bytes,
-        onnx_path=path if workdir is not None else None,
-        precision=precision,
-        peak_node=report.best.peak_node,
-    )
+        return load_graph(path, LoadOptions()), (path if workdir is not None else None)
+
+
+def measure_memory(model, input_shape, precision: Precision | str = Precision.FP32, workdir: Path | None = None,
+                   budget: Budget | None = None) -> ModelMemory:
+    """Export ``model`` at ``input_shape`` to ONNX and analyze it; ``workdir`` keeps ``model.onnx``."""
+    graph, kept = exported_graph(model, input_shape, workdir)
+    return analyze_graph(graph, precision, budget, onnx_path=kept)

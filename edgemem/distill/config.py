@@ -21,35 +21,37 @@ underscores) plus tables for what has no flag::
                     activations, scheduler, profile_steps, finetune, max_restarts, timeout_s (blockwise/options.py)
 
 Flags given on the command line override the file. Unknown keys, wrong types and impossible
-values are ``ConfigError`` (one line naming the key), before any data is loaded.
+values are ``ConfigError`` (one line naming the key), before any data is loaded. Tables become
+dataclasses through the shared typed loader (``edgemem.toml_tables``); ``write_config`` writes a
+config back as a run file that ``load_config`` reads to an equal config (the blockwise workers'
+config file).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # a dependency on 3.10 (pyproject)
-    import tomli as tomllib
-
+from edgemem.budget import Budget, Precision, Scope
 from edgemem.distill.blockwise.options import BlockwiseOptions, validate_blockwise
 from edgemem.distill.data import AUGMENTS, DATASETS
-from edgemem.errors import ConfigError, EdgememError
-from edgemem.units import parse_size
+from edgemem.distill.data.options import DataOptions
+from edgemem.distill.trainers import METHODS, method_names
+from edgemem.errors import ConfigError
+from edgemem.toml_tables import NOT_IN_TOML, Size, from_table, key, read_toml, to_table, toml_fields, toml_key, write_toml
 
-PRECISIONS = ("fp32", "fp16", "int8")
-BUDGET_SCOPES = ("activations", "total")
 SCHEDULES = ("cosine", "step", "constant")
 AUTOCASTS = ("none", "bf16")
 INITS = ("auto", "scratch", "teacher")  # auto: edgemem.distill.recipe.resolve_init
 STEMS = ("auto", "strided", "patchify", "patchify_sampled")  # students/stems.py (this module imports no torch); auto: recipe.resolve_stem
 SWEEP_KEYS = {"k": "pool_factor", "pool_factor": "pool_factor", "width": "width"}
+
+__all__ = ["DistillConfig", "TrainConfig", "LossWeights", "StudentOptions", "DataOptions", "BlockwiseOptions",
+           "load_config", "config_from_mapping", "apply_overrides", "write_config", "top_level_keys", "parse_sweep",
+           "validate", "resolve_weights"]
 
 
 @dataclass(frozen=True)
@@ -101,14 +103,10 @@ class StudentOptions:
     widths: tuple[float, ...] | None = None
     online_students: int = 4  # method "online": students trained together
 
-
-@dataclass(frozen=True)
-class DataOptions:
-    train_size: int | None = None  # use only the first N training examples
-    test_size: int | None = None
-    augment: str = "auto"  # auto: the dataset's default
-    image_size: int | None = None  # folder datasets: resize to this square size
-    split_seed: int = 0  # digits: the stratified 75/25 split's random_state
+    @property
+    def forced(self) -> bool:
+        """The student is fixed by [student] pool_factor/conv/width (no budget search)."""
+        return self.pool_factor is not None or self.conv is not None or self.width is not None
 
 
 @dataclass(frozen=True)
@@ -118,14 +116,14 @@ class DistillConfig:
     teacher_cache: str | None = None  # where the trained teacher is cached (default: <out>/teacher)
     dataset: str = "digits"
     data_path: str | None = None
-    budget_bytes: int | None = None
-    budget_scope: str = "activations"
-    precision: str = "fp32"
-    weights_budget_bytes: int | None = None
+    budget_bytes: Size | None = field(default=None, metadata=key("budget"))
+    budget_scope: Scope = Scope.ACTIVATIONS
+    precision: Precision = Precision.FP32
+    weights_budget_bytes: Size | None = field(default=None, metadata=key("weights_budget"))
     method: str = "auto"
     baseline: bool = False
     sweep: tuple[int | float, ...] = ()
-    sweep_key: str = "pool_factor"
+    sweep_key: str = field(default="pool_factor", metadata=NOT_IN_TOML)
     out: str = "edgemem-distill"
     plot: str | None = None  # memory-accuracy plot (.png/.svg); None: <out>/report.png
     seed: int = 0
@@ -146,81 +144,69 @@ class DistillConfig:
     def teacher_cache_dir(self) -> Path:
         return Path(self.teacher_cache) if self.teacher_cache else self.out_dir / "teacher"
 
+    @property
+    def budget(self) -> Budget | None:
+        """The --budget and what it covers (None without a budget)."""
+        return None if self.budget_bytes is None else Budget(self.budget_bytes, self.budget_scope)
+
+    @property
+    def weights_budget(self) -> Budget | None:
+        return None if self.weights_budget_bytes is None else Budget(self.weights_budget_bytes, Scope.WEIGHTS)
+
     def to_dict(self) -> dict:
         """A plain dict (JSON-ready) of every setting, as recorded in results and checkpoints."""
         return dataclasses.asdict(self)
 
 
-# top-level TOML keys that are not DistillConfig field names
-_TOP_ALIASES = {"budget": "budget_bytes", "weights_budget": "weights_budget_bytes",
-                "epochs": "train.epochs", "teacher_epochs": "teacher_train.epochs",
-                "workers": "blockwise.workers", "blocks": "blockwise.blocks", "replacement": "blockwise.replacement"}
-_SECTIONS = {"train": TrainConfig, "teacher_train": TrainConfig, "loss": LossWeights, "blockwise": BlockwiseOptions,
-             "student": StudentOptions, "data": DataOptions}
+# top-level keys (and flags) for a setting inside a table
+_SHORTCUTS = {"epochs": ("train", "epochs"), "teacher_epochs": ("teacher_train", "epochs"),
+              "workers": ("blockwise", "workers"), "blocks": ("blockwise", "blocks"),
+              "replacement": ("blockwise", "replacement")}
+_SECTIONS = ("train", "teacher_train", "loss", "student", "data", "blockwise")
 
 
 def load_config(path: str | Path) -> DistillConfig:
     """Read and validate a TOML run config; every problem is a one-line ConfigError."""
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from None
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
-    return config_from_mapping(table, source=str(path))
+    return config_from_mapping(read_toml(path, "config file"), source=str(path))
 
 
 def config_from_mapping(table: dict, source: str = "config", base: DistillConfig | None = None) -> DistillConfig:
     """Build a config from a TOML-shaped mapping (top-level flags + tables) over ``base``."""
-    config = base or DistillConfig()
-    top: dict[str, Any] = {}
-    sections: dict[str, dict] = {}
-    for key, value in table.items():
-        if key in _SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: [{key}] must be a table")
-            sections[key] = value
-        else:
-            top[key] = value
-    for name, values in sections.items():
-        current = getattr(config, name)
-        config = replace(config, **{name: _fill(type(current), values, f"{source}: [{name}]", current)})
-    return apply_overrides(config, top, source)
+    return apply_overrides(base or DistillConfig(), table, source)
 
 
 def apply_overrides(config: DistillConfig, values: dict[str, Any], source: str = "command line") -> DistillConfig:
-    """Apply top-level settings named as flags (``budget="64KiB"``, ``epochs=3``, ``sweep="k=1,2"``)."""
-    changes: dict[str, Any] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        where = f"{source}: {key}"
-        target = _TOP_ALIASES.get(key, key)
-        if target == "budget_bytes" or target == "weights_budget_bytes":
-            changes[target] = _size(value, where)
-        elif "." in target:  # a top-level key for a setting inside a table (epochs -> [train] epochs)
-            section, _, attr = target.partition(".")
-            current = changes.get(section, getattr(config, section))
-            changes[section] = replace(current, **{attr: _check(value, _field_types(type(current))[attr], where)})
-        elif target == "sweep":
-            changes["sweep_key"], changes["sweep"] = parse_sweep(value, where)
-        elif target == "sweep_key" or target in _SECTIONS or target not in _field_types(DistillConfig):
-            raise ConfigError(f"{source}: unknown setting {key!r}", hint=f"known: {', '.join(top_level_keys())}")
-        else:
-            changes[target] = _check(value, _field_types(DistillConfig)[target], where)
-    return validate(replace(config, **changes))
+    """Apply settings named as in a run file (``budget="64KiB"``, ``epochs=3``, ``sweep="k=1,2"``, ``[train]``
+    tables) over ``config``; None values are left out (a flag not given)."""
+    table = {k: v for k, v in values.items() if v is not None}
+    known = set(top_level_keys())
+    for name in table:
+        if name not in known and name not in _SECTIONS:
+            raise ConfigError(f"{source}: unknown setting {name!r}", hint=f"known: {', '.join(sorted(known))}")
+    changes = {}
+    if "sweep" in table:
+        changes["sweep_key"], changes["sweep"] = parse_sweep(table.pop("sweep"), f"{source}: sweep")
+    for name, (section, attr) in _SHORTCUTS.items():
+        if name in table:
+            sub = table.get(section, {})
+            table[section] = {**sub, attr: table.pop(name)} if isinstance(sub, dict) else sub
+    config = from_table(DistillConfig, table, source, base=config)
+    return validate(replace(config, **changes) if changes else config)
+
+
+def write_config(config: DistillConfig, path: Path) -> Path:
+    """Write ``config`` as a run file that ``load_config`` reads back to an equal config."""
+    table = to_table(config)
+    table.pop("sweep", None)
+    if config.sweep:
+        name = "k" if config.sweep_key == "pool_factor" else "width"
+        table = {"sweep": f"{name}=" + ",".join(f"{v:g}" for v in config.sweep), **table}
+    return write_toml(table, Path(path))
 
 
 def top_level_keys() -> list[str]:
-    inverse = {v: k for k, v in _TOP_ALIASES.items()}
-    names = [inverse.get(f.name, f.name) for f in dataclasses.fields(DistillConfig)
-             if f.name not in _SECTIONS and f.name != "sweep_key"]
-    return names + [k for k, v in _TOP_ALIASES.items() if "." in v] + [f"[{s}]" for s in _SECTIONS]
+    names = [toml_key(f) for f in toml_fields(DistillConfig) if f.name not in _SECTIONS]
+    return names + list(_SHORTCUTS) + [f"[{s}]" for s in _SECTIONS]
 
 
 def parse_sweep(value: Any, where: str = "sweep") -> tuple[str, tuple]:
@@ -246,16 +232,12 @@ def parse_sweep(value: Any, where: str = "sweep") -> tuple[str, tuple]:
 
 def validate(config: DistillConfig) -> DistillConfig:
     """Check values that types alone do not catch; return the config unchanged."""
-    from edgemem.distill.trainers import method_names
-
     def need(ok: bool, message: str, hint: str | None = None) -> None:
         if not ok:
             raise ConfigError(message, hint=hint)
 
     need(config.dataset in DATASETS, f"unknown dataset {config.dataset!r}", f"choose one of {', '.join(DATASETS)}")
     need(config.method in method_names(), f"unknown method {config.method!r}", f"choose one of {', '.join(method_names())}")
-    need(config.precision in PRECISIONS, f"precision {config.precision!r}: choose {', '.join(PRECISIONS)}")
-    need(config.budget_scope in BUDGET_SCOPES, f"budget_scope {config.budget_scope!r}: choose {', '.join(BUDGET_SCOPES)}")
     need(bool(config.teacher.strip()), "teacher must not be empty")
     need(bool(config.out.strip()), "out must name a directory")
     need(config.seed >= 0, f"seed must be >= 0, got {config.seed}")
@@ -317,82 +299,8 @@ def _validate_loss(w: LossWeights) -> None:
 
 def resolve_weights(config: DistillConfig, method: str) -> dict[str, float]:
     """The method's default weights with ``[loss]`` overrides applied; every weight named, 0 when unused."""
-    from edgemem.distill.trainers import METHODS
-
     weights = {"ce_weight": 0.0, "kd_weight": 0.0, "temperature": 4.0, "at_weight": 0.0, "at_reference_positions": 1024,
                "hint_weight": 0.0, "red_weight": 0.0, "mutual_weight": 0.0, "label_smoothing": 0.0, "warmup_epochs": 0}
     weights.update(METHODS[method].weights)
     weights.update({k: v for k, v in dataclasses.asdict(config.loss).items() if v is not None})
     return weights
-
-
-def _fill(cls, values: dict, where: str, current):
-    types = _field_types(cls)
-    changes = {}
-    for key, value in values.items():
-        if key not in types:
-            raise ConfigError(f"{where}: unknown key {key!r}", hint=f"known: {', '.join(types)}")
-        changes[key] = _check(value, types[key], f"{where} {key}")
-    return replace(current, **changes)
-
-
-def _field_types(cls) -> dict[str, Any]:
-    hints = get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-
-
-def _check(value: Any, annotation: Any, where: str) -> Any:
-    """Return ``value`` converted to ``annotation`` (int, float, bool, str, X | None, tuple[X, ...])."""
-    import types
-    import typing
-
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if value is None:
-            return None
-        errors = []
-        for option in options:
-            try:
-                return _check(value, option, where)
-            except ConfigError as exc:
-                errors.append(exc)
-        raise errors[0]
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {_kind(value)}")
-        inner = typing.get_args(annotation)[0]
-        return tuple(_check(v, inner, where) for v in value)
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {_kind(value)}")
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {_kind(value)}")
-        return value
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {_kind(value)}")
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, (str, Path)):
-            raise ConfigError(f"{where}: expected a string, got {_kind(value)}")
-        return str(value)
-    raise ConfigError(f"{where}: unsupported setting type {annotation}")
-
-
-def _size(value: Any, where: str) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{where}: expected a size like '64KiB', got {_kind(value)}")
-    try:
-        size = parse_size(value if isinstance(value, int) else str(value))
-    except EdgememError as exc:
-        raise ConfigError(f"{where}: {exc.one_line()}") from None
-    if size <= 0:
-        raise ConfigError(f"{where}: must be positive")
-    return size
-
-
-def _kind(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"

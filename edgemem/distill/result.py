@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
+from edgemem.budget import BudgetCheck, MemoryParts, Precision, Scope, check_budget
+from edgemem.distill.blockwise.result import BlockwiseReport
+from edgemem.toml_tables import from_table
+
 SCHEMA = "edgemem.distill_result/1"
 
 
@@ -49,29 +53,21 @@ class ModelSummary:
     onnx_path: str | None = None
     checkpoint_path: str | None = None
     training: TrainSummary | None = None
+    budget: BudgetCheck | None = None  # the analyzer's verdict on this model against --budget
 
 
-@dataclass(frozen=True)
-class BudgetVerdict:
-    budget_bytes: int
-    scope: str  # activations | total
-    precision: str
-    required_bytes: int  # the student's arena (+ weights for total)
-    fits: bool
-    weights_budget_bytes: int | None = None
-    weights_fit: bool | None = None
 
 
 @dataclass(frozen=True)
 class DistillResult:
     dataset: str
     method: str
-    precision: str
+    precision: Precision
     teacher: ModelSummary
     student: ModelSummary | None
     baseline: ModelSummary | None = None
     sweep: tuple[ModelSummary, ...] = ()
-    budget: BudgetVerdict | None = None
+    weights_budget_bytes: int | None = None  # --weights-budget
     parity_max_abs_diff: float | None = None  # ONNX Runtime vs PyTorch student logits
     out_dir: str = ""
     report_path: str | None = None
@@ -80,14 +76,23 @@ class DistillResult:
     config: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     total_time_s: float = 0.0
-    blockwise: object | None = None  # method blockwise: edgemem.distill.blockwise.result.BlockwiseReport
+    blockwise: BlockwiseReport | None = None  # method blockwise: the per-block report
+
+    @property
+    def budget(self) -> BudgetCheck | None:
+        """The analyzer's verdict on the student against --budget (None without a budget or a student)."""
+        return None if self.student is None else self.student.budget
+
+    @property
+    def weights_budget(self) -> BudgetCheck | None:
+        if self.student is None or self.weights_budget_bytes is None:
+            return None
+        return check_budget(MemoryParts(None, self.student.weights_bytes), self.weights_budget_bytes, Scope.WEIGHTS)
 
     @property
     def fits(self) -> bool:
-        """True unless a budget was given and the student misses it."""
-        if self.budget is None:
-            return True
-        return self.budget.fits and self.budget.weights_fit is not False
+        """True unless a budget was given and the student misses it (or misses the weights budget)."""
+        return not any(check is not None and check.over for check in (self.budget, self.weights_budget))
 
     @property
     def reduction(self) -> float | None:
@@ -98,9 +103,17 @@ class DistillResult:
 
     def to_json(self) -> dict:
         document = {"schema": SCHEMA, **asdict(self)}
+        document["budget"] = self.budget.to_json() if self.budget else None
+        document["weights_budget"] = self.weights_budget.to_json() if self.weights_budget else None
         document["reduction"] = self.reduction
         document["fits"] = self.fits
         return document
+
+    @classmethod
+    def from_json(cls, document: dict, source: str = "report") -> DistillResult:
+        """The result a ``to_json`` document describes (the blockwise launcher reads rank 0's report)."""
+        derived = ("schema", "budget", "weights_budget", "reduction", "fits")
+        return from_table(cls, {k: v for k, v in document.items() if k not in derived and v is not None}, source)
 
 
 class ProgressSink(Protocol):

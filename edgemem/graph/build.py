@@ -9,8 +9,9 @@ import onnx
 from onnx import ModelProto, TensorProto
 
 from edgemem.errors import ShapeError
-from edgemem.graph import fold, shapes
+from edgemem.graph import fold, shapes, validate
 from edgemem.graph.dtypes import dtype_name, size_bytes_of
+from edgemem.graph.initializers import check_initializers
 from edgemem.graph.load import default_opset, load_model, tensor_shape
 from edgemem.graph.structure import check_and_order, nodes_from_graph
 from edgemem.graph.types import Graph, LoadOptions, Node, TensorInfo
@@ -26,7 +27,10 @@ def graph_from_path(path: str | os.PathLike, options: LoadOptions) -> Graph:
 
 def graph_from_model(model: ModelProto, options: LoadOptions, model_dir: Path, name: str, path: str = "") -> Graph:
     g = model.graph
+    validate.check_versions(model)
     weights = weight_values(model)
+    validate.check_declarations(model, set(weights))
+    check_initializers(model)
     graph_inputs = [i.name for i in g.input if i.name not in weights]
     graph_outputs = [o.name for o in g.output]
     all_nodes = nodes_from_graph(g)
@@ -35,7 +39,10 @@ def graph_from_model(model: ModelProto, options: LoadOptions, model_dir: Path, n
     constants = len(all_nodes) - len(nodes)
     if constants:
         notes.append(f"{constants} Constant node(s) are counted as weights, not as steps")
-    sized = size_values(model, model_dir, weights, graph_inputs, ordered, options)
+    bound_model, _ = shapes.bind_inputs(model, set(weights), options)
+    inferred, inference_notes = validate.strict_inference(bound_model)
+    notes += validate.checker_notes(model, path) + inference_notes
+    sized = size_values(model, bound_model, inferred, model_dir, weights, graph_inputs, ordered, options)
     tensors: dict[str, TensorInfo] = {}
     for wname, (elem_type, shape) in weights.items():
         tensors[wname] = _info(wname, elem_type, shape, "weight", "initializer", None, options)
@@ -46,6 +53,8 @@ def graph_from_model(model: ModelProto, options: LoadOptions, model_dir: Path, n
         for out in node.outputs:
             elem_type, shape, source = sized[out]
             tensors[out] = _info(out, elem_type, shape, "activation", source, node.name, options)
+    validate.check_total_size(tensors)
+    validate.check_node_shapes(model, all_nodes, tensors)
     return Graph(
         name=name or g.name,
         path=path,
@@ -96,8 +105,11 @@ def constant_value_type(node: onnx.NodeProto) -> tuple[int, tuple[int, ...]]:
     return TensorProto.FLOAT, ()
 
 
-def size_values(model, model_dir, weights, graph_inputs, nodes: list[Node], options: LoadOptions) -> dict:
-    """name -> (elem_type, shape, source) for every graph input and node output, or ShapeError."""
+def size_values(model, bound_model, inferred, model_dir, weights, graph_inputs, nodes: list[Node], options: LoadOptions) -> dict:
+    """name -> (elem_type, shape, source) for every graph input and node output, or ShapeError.
+
+    ``inferred`` is the bound model after strict ONNX inference (None when that refused the model:
+    the lenient inference runs here instead)."""
     g = model.graph
     needed = list(graph_inputs) + [o for n in nodes for o in n.outputs]
     declared = shapes._collect([*g.value_info, *g.output, *g.input])
@@ -109,11 +121,10 @@ def size_values(model, model_dir, weights, graph_inputs, nodes: list[Node], opti
                 sized[value] = (*found[value], source)
 
     take(declared, "declared")
-    bound_model, _ = shapes.bind_inputs(model, set(weights), options)
     take(shapes._collect(i for i in bound_model.graph.input if i.name not in weights), "bound")
     missing = lambda: [v for v in needed if v not in sized]  # noqa: E731
     if missing():
-        _, found = shapes.infer_onnx(bound_model)
+        found = shapes.collect_inferred(inferred) if inferred is not None else shapes.infer_onnx(bound_model)[1]
         take(found, "onnx")
     if missing() and options.fold_constants:
         static = {name: shape for name, (_, shape) in weights.items()}
@@ -161,15 +172,13 @@ def raise_unresolved(left: list[str], unresolved_inputs: list[str], bound_model,
             tensors=tuple(left),
         )
     if unresolved_inputs:
-        symbols = []
-        for value in bound_model.graph.input:
-            if value.name in unresolved_inputs:
-                _, dims = shapes.dims_of(value.type)
-                symbols.extend(d for d in (dims or ()) if isinstance(d, str))
+        values = [v for v in bound_model.graph.input if v.name in unresolved_inputs]
+        symbols = [d for v in values for d in (shapes.dims_of(v.type)[1] or ()) if isinstance(d, str)]
         hint = "bind the inputs with --input-shape " + " --input-shape ".join(f"{i}=1x..." for i in unresolved_inputs[:3])
         if symbols:
             hint += " or --dim " + " --dim ".join(f"{s}=N" for s in dict.fromkeys(symbols))
-        raise ShapeError(f"{len(left)} tensor(s) have no static size ({shown}) because input(s) {', '.join(map(repr, unresolved_inputs))} are not fully sized", hint=hint, tensors=tuple(left))
+        reasons = "; ".join(validate.unsized_input_reason(v) for v in values[:3]) + ("; ..." if len(values) > 3 else "")
+        raise ShapeError(f"{len(left)} tensor(s) have no static size ({shown}) because {reasons}", hint=hint, tensors=tuple(left))
     if options.probe:
         raise ShapeError(f"{len(left)} tensor(s) have no static size even after --probe ({shown})", tensors=tuple(left))
     done = "shape inference and constant folding" if options.fold_constants else "shape inference (constant folding was off)"

@@ -67,6 +67,12 @@ def _collect(values: Iterable[ValueInfoProto]) -> dict[str, tuple[int, tuple[int
 
 def bind_inputs(model: ModelProto, weights: set[str], options: LoadOptions) -> tuple[ModelProto, set[str]]:
     """Copy of ``model`` whose graph inputs have the user's shapes and dims; returns the names bound."""
+    for name, dims in options.input_shapes.items():
+        if any(d < 1 for d in dims):
+            raise UsageError(f"--input-shape {name}={'x'.join(map(str, dims))}: every dimension must be at least 1")
+    for symbol, value in options.dims.items():
+        if value < 1:
+            raise UsageError(f"--dim {symbol}={value}: a dimension must be at least 1")
     bound_model = copy.copy(model)
     bound_model.CopyFrom(model)
     inputs = [i for i in bound_model.graph.input if i.name not in weights]
@@ -110,8 +116,12 @@ def infer_onnx(model: ModelProto) -> tuple[ModelProto, dict]:
         inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
     except Exception:
         return model, {}
+    return inferred, collect_inferred(inferred)
+
+
+def collect_inferred(inferred: ModelProto) -> dict:
     g = inferred.graph
-    return inferred, _collect([*g.value_info, *g.output, *g.input])
+    return _collect([*g.value_info, *g.output, *g.input])
 
 
 def infer_symbolic(model: ModelProto) -> dict:

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from edgemem.budget import Budget, BudgetCheck, MemoryParts, Scope
 from edgemem.errors import UsageError
 from edgemem.graph.types import Graph
 from edgemem.memory import bounds
@@ -13,13 +14,14 @@ from edgemem.memory.convention import Convention
 from edgemem.memory.liveness import lifetimes_from_order, live_at, live_profile
 from edgemem.memory.placement import ALGORITHMS, DEFAULT_ALGORITHM, aligned_sizes
 from edgemem.memory.problem import Problem, problem_from_graph
-from edgemem.memory.report import BudgetCheck, LiveTensor, MemoryReport, OrderReport, TensorRow
-from edgemem.memory.report import Convention as ConventionRow
+from edgemem.memory.problem import accounted_size
+from edgemem.memory.report import ConventionSummary, LiveTensor, MemoryReport, OrderReport, TensorRow
 from edgemem.memory.schedule import STRATEGIES, ScheduleContext, ScheduleResult
 from edgemem.memory.verify import check_plan
 
 ORDER_NAMES = tuple(STRATEGIES)
-BUDGET_SCOPES = ("activations", "total")
+# the analyzer knows activations and weights; the process scope needs a runtime baseline (bench, verify)
+ANALYZER_SCOPES = (Scope.ACTIVATIONS, Scope.WEIGHTS, Scope.MODEL)
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,7 @@ class AnalyzeOptions:
     convention: Convention = Convention()
     placement: str = DEFAULT_ALGORITHM
     time_limit_s: float = 10.0
-    budget_bytes: int | None = None
-    budget_scope: str = "activations"
+    budget: Budget | None = None  # checked against the best plan (edgemem.budget.check_budget)
     peak_tensors: int = 5
 
     def __post_init__(self) -> None:
@@ -38,8 +39,9 @@ class AnalyzeOptions:
             raise UsageError(f"unknown order {', '.join(unknown) or '(none)'}", hint=f"choose from {', '.join(STRATEGIES)}")
         if self.placement not in ALGORITHMS:
             raise UsageError(f"unknown placement {self.placement!r}", hint=f"choose from {', '.join(ALGORITHMS)}")
-        if self.budget_scope not in BUDGET_SCOPES:
-            raise UsageError(f"unknown budget scope {self.budget_scope!r}", hint="activations or total")
+        if self.budget is not None and self.budget.scope not in ANALYZER_SCOPES:
+            raise UsageError(f"budget scope {self.budget.scope}: the analyzer alone knows no runtime baseline",
+                             hint=f"use {', '.join(s.value for s in ANALYZER_SCOPES)}; measure the process with edgemem bench")
         if self.convention.alignment_bytes < 1:
             raise UsageError("alignment must be at least 1 byte")
 
@@ -65,7 +67,7 @@ def analyze(graph: Graph, options: AnalyzeOptions = AnalyzeOptions()) -> MemoryR
         orders=orders,
         best=best,
         budget=budget_check(best, graph, options),
-        convention=ConventionRow(
+        convention=ConventionSummary(
             inplace=options.convention.inplace,
             alias_views=options.convention.alias_views,
             alignment_bytes=options.convention.alignment_bytes,
@@ -83,8 +85,6 @@ def analyze(graph: Graph, options: AnalyzeOptions = AnalyzeOptions()) -> MemoryR
 
 
 def problem_tensor_sizes(graph: Graph, convention: Convention):
-    from edgemem.memory.problem import accounted_size
-
     return [accounted_size(t, convention.precision) for t in graph.tensors.values() if t.kind != "weight"]
 
 
@@ -167,16 +167,10 @@ def order_report(problem: Problem, graph: Graph, result: ScheduleResult, options
 
 
 def budget_check(best: OrderReport, graph: Graph, options: AnalyzeOptions) -> BudgetCheck | None:
-    if options.budget_bytes is None:
+    """The budget against the best plan: its arena is the activations, the graph's initializers the weights."""
+    if options.budget is None:
         return None
-    required = best.arena_bytes + (graph.weights_bytes if options.budget_scope == "total" else 0)
-    return BudgetCheck(
-        budget_bytes=options.budget_bytes,
-        scope=options.budget_scope,
-        required_bytes=required,
-        fits=required <= options.budget_bytes,
-        shortfall_bytes=max(0, required - options.budget_bytes),
-    )
+    return options.budget.check(MemoryParts(activations_bytes=best.arena_bytes, weights_bytes=graph.weights_bytes))
 
 
 def tensor_rows(graph: Graph, problem: Problem) -> tuple[TensorRow, ...]:

@@ -30,7 +30,7 @@ def compare_rules(graph: Graph, options: AnalyzeOptions, report: MemoryReport | 
         if report is not None and chosen == rules:
             result = report
         else:
-            run = replace(options, convention=replace(options.convention, inplace_rules=chosen), budget_bytes=None)
+            run = replace(options, convention=replace(options.convention, inplace_rules=chosen), budget=None)
             result = analyze(graph, run)
         if base_arena is None:
             base_arena = result.best.arena_bytes

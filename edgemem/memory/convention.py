@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgemem.budget import Precision
+from edgemem.errors import UsageError
+
 # Ops whose output is a view of input 0 (no new buffer) when alias_views is on.
 VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"})
 
@@ -30,7 +33,7 @@ INPLACE_RULES = {
 }
 
 FLOAT_DTYPES = frozenset({"FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE"})
-PRECISION_BITS = {"fp32": 32, "fp16": 16, "int8": 8}
+PRECISION_BITS = {p: p.bits for p in Precision}  # keyed by the str enum, so "fp16" finds it too
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,14 @@ class Convention:
     inplace: bool = True
     alias_views: bool = True
     alignment_bytes: int = 64
-    precision: str | None = None  # None: as stored; "fp32" | "fp16" | "int8"
+    precision: Precision | None = None  # None: as stored
     inplace_rules: tuple[str, ...] = ()  # opt-in rules from INPLACE_RULES (kernel capabilities)
 
     def __post_init__(self) -> None:
+        if self.precision is not None:
+            object.__setattr__(self, "precision", Precision.parse(self.precision))
         unknown = [r for r in self.inplace_rules if r not in INPLACE_RULES]
         if unknown:
-            from edgemem.errors import UsageError
-
             raise UsageError(f"unknown in-place rule {', '.join(map(repr, unknown))}", hint=f"choose from {', '.join(INPLACE_RULES)}")
 
     def describe(self) -> str:
@@ -64,7 +67,7 @@ class Convention:
             f"arena offsets aligned to {self.alignment_bytes} B" if self.alignment_bytes > 1 else "no padding",
         ]
         if self.precision:
-            parts.append(f"floating-point activations counted at {self.precision}")
+            parts.append(f"floating-point activations counted at {self.precision.value}")
         for rule in self.inplace_rules:
             parts.append(f"opt-in: {INPLACE_RULES[rule]}")
         return "; ".join(parts)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from edgemem.budget import BudgetCheck, Precision
+
 SCHEMA = "edgemem.memory_report/1"
 
 
@@ -54,20 +56,13 @@ class TensorRow:
 
 
 @dataclass(frozen=True)
-class BudgetCheck:
-    budget_bytes: int
-    scope: str  # "activations" | "total" (activations + weights)
-    required_bytes: int  # what was compared: best arena (+ weights for total)
-    fits: bool
-    shortfall_bytes: int  # required - budget when it does not fit, else 0
+class ConventionSummary:
+    """The memory model a report was made under (memory.convention.Convention, as reported)."""
 
-
-@dataclass(frozen=True)
-class Convention:
     inplace: bool
     alias_views: bool
     alignment_bytes: int
-    precision: str | None
+    precision: Precision | None
     description: str
     inplace_rules: tuple[str, ...] = ()  # opt-in in-place rules in force (kernel capabilities)
 
@@ -108,7 +103,7 @@ class MemoryReport:
     orders: tuple[OrderReport, ...]
     best: OrderReport
     budget: BudgetCheck | None
-    convention: Convention
+    convention: ConventionSummary
     buffers: int
     aliased_tensors: int
     inplace_tensors: int
@@ -141,7 +136,7 @@ class MemoryReport:
             "order_lower_bound_bytes": self.order_lower_bound_bytes,
             "orders": orders,
             "best": {"order": self.best.name, "peak_bytes": self.best.peak_bytes, "arena_bytes": self.best.arena_bytes},
-            "budget": asdict(self.budget) if self.budget else None,
+            "budget": self.budget.to_json() if self.budget else None,
             "convention": asdict(self.convention),
             "buffers": self.buffers,
             "aliased_tensors": self.aliased_tensors,

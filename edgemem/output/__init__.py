@@ -6,26 +6,32 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import sys
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
 
-def _width() -> int:
-    return max(100, shutil.get_terminal_size((120, 40)).columns)
+def terminal_width(stream) -> int:
+    """$COLUMNS, else the width of the terminal ``stream`` is on, else 80 (a pipe or a file)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 class Output:
     """One sink per command: tables on stdout, talk on stderr, or a JSON document on stdout."""
 
-    def __init__(self, json_mode: bool = False, quiet: bool = False) -> None:
+    def __init__(self, json_mode: bool = False, quiet: bool = False, width: int | None = None) -> None:
         self.json_mode = json_mode
         self.quiet = quiet
-        self.console = Console(width=_width(), highlight=False, soft_wrap=False)
-        self.err = Console(stderr=True, width=_width(), highlight=False)
+        self.console = Console(width=width or terminal_width(sys.stdout), highlight=False, soft_wrap=False)
+        self.err = Console(stderr=True, width=width or terminal_width(sys.stderr), highlight=False)
 
     @property
     def interactive(self) -> bool:
@@ -53,8 +59,8 @@ class Output:
         if not self.interactive:
             yield ProgressHandle(None, None)
             return
-        columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn()]
+        columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=16),
+                   TextColumn("{task.fields[info]}"), TimeRemainingColumn()]  # one line in 80 columns
         with Progress(*columns, console=self.err, transient=False) as progress:
             task = progress.add_task(description, total=total, info="")
             yield ProgressHandle(progress, task)

@@ -1,121 +1,135 @@
-"""Terminal rendering of a MemoryReport (rich tables)."""
+"""Terminal rendering of a MemoryReport: the verdict first, then what it rests on, in 80 columns."""
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from edgemem.memory.report import MemoryReport, OrderReport
 from edgemem.output import Output
+from edgemem.output.budget import budget_line
+from edgemem.output.grid import NAME, NUMBER, Col, Grid, Name
 from edgemem.units import format_bytes
 
 
 def render_memory_report(report: MemoryReport, out: Output) -> None:
     c = out.console
     c.print(Text.assemble(("edgemem analyze ", "bold"), (report.model, "bold cyan"),
-                          f"  opset {report.opset}, {report.nodes} nodes, {report.buffers} buffers"))
-    c.print(f"convention: {report.convention.description}")
+                          f": opset {report.opset}, {report.nodes} nodes, {report.buffers} buffers"))
+    c.print(verdict_text(report))
+    for note in report.notes:
+        c.print(f"note: {note}", style="yellow", markup=False)
+    c.print(f"weights {format_bytes(report.weights_bytes)} (not in the arena); activations without reuse "
+            f"{format_bytes(report.activations_total_bytes)}")
+    c.print(f"lower bounds: largest single-node working set {format_bytes(report.lower_bound_bytes)}, "
+            f"any order {format_bytes(report.order_lower_bound_bytes)}")
     sources = ", ".join(f"{n} {s}" for s, n in sorted(report.size_sources.items(), key=lambda kv: -kv[1]))
     c.print(f"tensor sizes from: {sources}")
-    for note in report.notes:
-        c.print(f"note: {note}", style="yellow")
-    c.print(
-        f"weights {format_bytes(report.weights_bytes)} (separate) | activations without reuse "
-        f"{format_bytes(report.activations_total_bytes)} | largest single-node working set "
-        f"{format_bytes(report.lower_bound_bytes)} | order lower bound {format_bytes(report.order_lower_bound_bytes)}"
-    )
+    c.print(f"convention: {report.convention.description}", markup=False)
+    c.print()
     c.print(orders_table(report))
     shown: dict[tuple, str] = {}
     for order in report.orders:
         key = (order.peak_step, order.peak_node, order.peak_tensors)
         if key in shown:
-            c.print(f"{order.name}: same peak step and buffers as {shown[key]}")
+            c.print(f"{order.name}: same peak step and buffers as {shown[key]}", markup=False)
             continue
         shown[key] = order.name
+        c.print()
         c.print(peak_table(order))
     render_capabilities(report, out)
-    c.print(verdict_text(report))
-
-
-def orders_table(report: MemoryReport) -> Table:
-    table = Table(title="peak activation memory per execution order", title_justify="left")
-    for name, justify in [("order", "left"), ("peak", "right"), ("arena", "right"), ("frag.", "right"),
-                          ("vs stored", "right"), ("peak at step / node", "left"), ("optimality", "left"), ("search", "right")]:
-        table.add_column(name, justify=justify)
-    stored = next((o.peak_bytes for o in report.orders if o.name == "stored"), None)
-    for o in report.orders:
-        vs = f"{(o.peak_bytes / stored - 1) * 100:+.1f}%" if stored else "-"
-        best = " *" if o is report.best else ""
-        table.add_row(
-            o.name + best,
-            format_bytes(o.peak_bytes),
-            format_bytes(o.arena_bytes),
-            f"{o.fragmentation * 100:.1f}%",
-            vs,
-            f"{o.peak_step} {o.peak_node} ({o.peak_op})",
-            optimality_text(o, report),
-            f"{o.search_s:.2f} s",
-        )
-    table.caption = "* best plan (smallest arena). frag. = arena over the padded live-set peak of that order."
-    return table
-
-
-def optimality_text(o: OrderReport, report: MemoryReport) -> str:
-    if o.proved_optimal:
-        return "proved optimal"
-    optimum = min((p.peak_bytes for p in report.orders if p.proved_optimal), default=None)
-    if optimum:
-        return f"{(o.peak_bytes / optimum - 1) * 100:.1f}% above the optimum"
-    prefix = "best found, " if o.name == "optimal" else ""
-    return f"{prefix}lower bound {format_bytes(o.lower_bound_bytes)}, gap {o.gap * 100:.1f}%"
-
-
-def peak_table(o: OrderReport) -> Table:
-    table = Table(title=f"{o.name}: largest buffers live at step {o.peak_step} ({o.peak_node})", title_justify="left")
-    table.add_column("buffer")
-    table.add_column("size", justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("allocated by")
-    for t in o.peak_tensors:
-        by = f"{t.producer} ({t.op_type})" if t.producer else "graph input"
-        extra = f" (+{t.tensors - 1} sharing)" if t.tensors > 1 else ""
-        table.add_row(t.name + extra, format_bytes(t.size_bytes), f"{t.size_bytes / o.peak_bytes * 100:.0f}%" if o.peak_bytes else "-", by)
-    return table
 
 
 def verdict_text(report: MemoryReport) -> Text:
+    """``best: greedy order, peak ..., arena ...`` and, with a budget, whether it fits."""
     best = report.best
-    text = Text.assemble(("best: ", "bold"), f"{best.name} order, peak {format_bytes(best.peak_bytes)}, arena {format_bytes(best.arena_bytes)} ({best.arena_bytes:,} bytes)")
-    budget = report.budget
-    if budget is None:
-        return text
-    what = "arena" if budget.scope == "activations" else "arena + weights"
-    if budget.fits:
-        text.append(f"\nbudget {budget_text(budget.budget_bytes)}: fits ({what} {format_bytes(budget.required_bytes)}, "
-                    f"{format_bytes(budget.budget_bytes - budget.required_bytes)} to spare)", style="green")
-    else:
-        text.append(f"\nbudget {budget_text(budget.budget_bytes)}: does NOT fit ({what} {format_bytes(budget.required_bytes)}, "
-                    f"short by {format_bytes(budget.shortfall_bytes)} = {budget.shortfall_bytes:,} bytes)", style="bold red")
+    text = Text.assemble(("best: ", "bold"), f"{best.name} order, peak {format_bytes(best.peak_bytes)}, "
+                                             f"arena {format_bytes(best.arena_bytes)} ({best.arena_bytes:,} bytes)")
+    if report.budget is not None:
+        text.append("\n")
+        text.append_text(budget_line(report.budget))
     return text
 
 
-def budget_text(budget_bytes: int) -> str:
-    return f"{budget_bytes:,} bytes ({format_bytes(budget_bytes, binary=False)} = {format_bytes(budget_bytes)})"
+def orders_table(report: MemoryReport) -> Grid:
+    grid = Grid([Col("order"), Col("peak", NUMBER), Col("arena", NUMBER), Col("frag.", NUMBER),
+                 Col("vs stored", NUMBER), Col("vs optimum")], title="peak activation memory per execution order")
+    stored = next((o.peak_bytes for o in report.orders if o.name == "stored"), None)
+    for o in report.orders:
+        grid.add_row(o.name + (" *" if o is report.best else ""), format_bytes(o.peak_bytes), format_bytes(o.arena_bytes),
+                     f"{o.fragmentation * 100:.1f}%", f"{(o.peak_bytes / stored - 1) * 100:+.1f}%" if stored else "-",
+                     vs_optimum(o, report))
+    unproved = any(distance_to_optimum(o, report)[0] == "at most" for o in report.orders)
+    grid.caption = "; ".join((
+        "* best plan (smallest arena)", "frag.: arena over the padded live-set peak",
+        "vs optimum: peak above the proved optimum" + (
+            " (<=: none proved, at most this far above it by the lower bound; gap in --json)" if unproved else ""),
+        "search times: --json"))
+    return grid
+
+
+def distance_to_optimum(o: OrderReport, report: MemoryReport) -> tuple[str, float | None]:
+    """("proved", None), ("above", % above a proved optimum), ("at most", % above the lower bound), ("unknown", None)."""
+    if o.proved_optimal:
+        return "proved", None
+    optimum = min((p.peak_bytes for p in report.orders if p.proved_optimal), default=None)
+    if optimum:
+        return "above", (o.peak_bytes / optimum - 1) * 100
+    if o.lower_bound_bytes:
+        return "at most", (o.peak_bytes / o.lower_bound_bytes - 1) * 100
+    return "unknown", None
+
+
+def optimality_text(o: OrderReport, report: MemoryReport) -> str:
+    """In words: ``proved optimal``, ``110.0% above the optimum``, ``at most 72.7% above the optimum (...)``."""
+    kind, percent = distance_to_optimum(o, report)
+    if kind == "proved":
+        return "proved optimal"
+    if kind == "above":
+        return f"{percent:.1f}% above the optimum"
+    if kind == "at most":
+        return f"at most {percent:.1f}% above the optimum (lower bound {format_bytes(o.lower_bound_bytes)})"
+    return "optimum unknown"
+
+
+def vs_optimum(o: OrderReport, report: MemoryReport) -> str:
+    """The same in a table cell: ``proved optimal``, ``+110.0%``, ``<= +72.7%``."""
+    kind, percent = distance_to_optimum(o, report)
+    if percent is None:
+        return "proved optimal" if kind == "proved" else "unknown"
+    return f"{percent:+.1f}%" if kind == "above" else f"<= {percent:+.1f}%"
+
+
+def peak_table(o: OrderReport) -> Grid:
+    grid = Grid([Col("buffer", NAME), Col("size", NUMBER), Col("share", NUMBER), Col("allocated by", NAME)],
+                title=f"{o.name}: largest buffers live at step {o.peak_step} ({o.peak_node}, {o.peak_op})")
+    shared = False
+    for t in o.peak_tensors:
+        by = Name(t.producer, f" ({t.op_type})") if t.producer else "graph input"
+        shared = shared or t.tensors > 1
+        grid.add_row(Name(t.name, f" (+{t.tensors - 1})" if t.tensors > 1 else ""), format_bytes(t.size_bytes),
+                     f"{t.size_bytes / o.peak_bytes * 100:.0f}%" if o.peak_bytes else "-", by)
+    if shared:
+        grid.caption = "(+n): n more tensors share the buffer (views, in-place results)"
+    return grid
+
+
+def capabilities_table(report: MemoryReport) -> Grid:
+    grid = Grid([Col("rules"), Col("nodes", NUMBER), Col("peak", NUMBER), Col("arena", NUMBER), Col("vs safe rules", NUMBER)],
+                title="opt-in in-place rules (kernels must support them): the best plan with each")
+    for row in report.capabilities:
+        label = "+ " + " + ".join(row.rules) if row.rules else "safe rules only"
+        change = "-" if not row.rules else (
+            f"saves {format_bytes(row.saving_bytes)}" if row.saving_bytes >= 0 else f"costs {format_bytes(-row.saving_bytes)}")
+        grid.add_row(label, str(row.nodes), format_bytes(row.peak_bytes), format_bytes(row.arena_bytes), change)
+    return grid
 
 
 def render_capabilities(report: MemoryReport, out: Output) -> None:
     """Opt-in in-place rules compared, the written order and ONNX Runtime's measured peaks."""
     c = out.console
     if report.capabilities:
-        table = Table(title="in-place capabilities (opt-in rules a kernel library must support): best plan with each", title_justify="left")
-        for name, justify in [("rules", "left"), ("nodes", "right"), ("peak", "right"), ("arena", "right"), ("vs safe rules only", "right")]:
-            table.add_column(name, justify=justify)
-        for row in report.capabilities:
-            label = "+ " + " + ".join(row.rules) if row.rules else "safe rules only"
-            change = "-" if not row.rules else (
-                f"saves {format_bytes(row.saving_bytes)}" if row.saving_bytes >= 0 else f"costs {format_bytes(-row.saving_bytes)}")
-            table.add_row(label, str(row.nodes), format_bytes(row.peak_bytes), format_bytes(row.arena_bytes), change)
-        c.print(table)
+        c.print()
+        c.print(capabilities_table(report))
     if report.written_order:
         c.print(f"model with its nodes in the {report.best.name} order written to {report.written_order}", markup=False)
     if report.ort_peaks:

@@ -13,12 +13,12 @@ import time
 
 from rich.console import Group
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
 from edgemem.distill.blockwise.result import BlockRecord, BlockwiseReport
 from edgemem.output import Output
-from edgemem.output.distill import DistillProgress, percent
+from edgemem.output.grid import NAME, NUMBER, PROSE, Col, Grid, Name
+from edgemem.output.training import DistillProgress, percent
 
 REUSED = "reused"
 
@@ -70,33 +70,30 @@ class BlockwiseDisplay(DistillProgress):
     def render(self) -> Group:
         return Group(self.workers_table(), self.blocks_table())
 
-    def workers_table(self) -> Table:
-        table = Table(title=f"blockwise workers ({time.time() - self._began:.0f} s)", title_justify="left")
-        for name, justify in [("worker", "left"), ("training", "left"), ("epoch", "right"), ("MSE", "right"),
-                              ("done", "right"), ("ETA", "right")]:
-            table.add_column(name, justify=justify)
+    def workers_table(self) -> Grid:
+        grid = Grid([Col("worker", NAME), Col("training", NAME), Col("epoch", NUMBER), Col("MSE", NUMBER),
+                     Col("done", NUMBER), Col("ETA", NUMBER)], title=f"blockwise workers ({time.time() - self._began:.0f} s)")
         for status in self.statuses:
             done, queue = status.get("done", {}), status.get("queue", [])
             block = status.get("block")
             epoch = f"{status.get('epoch', 0)}/{status.get('epochs', 0)}" if block else ""
             loss = status.get("loss")
-            table.add_row(f"{status['rank']} ({status.get('host', '?')})", block or ("finished" if len(done) == len(queue) else "-"),
-                          epoch, "" if loss is None or not block else f"{loss:.4g}", f"{len(done)}/{len(queue)}",
-                          f"{self.eta_s(status):.0f} s")
-        return table
+            grid.add_row(Name(f"{status['rank']} ({status.get('host', '?')})"),
+                         block or ("finished" if len(done) == len(queue) else "-"),
+                         epoch, "" if loss is None or not block else f"{loss:.4g}", f"{len(done)}/{len(queue)}",
+                         f"{self.eta_s(status):.0f} s")
+        return grid
 
-    def blocks_table(self) -> Table:
-        table = Table(title="blocks", title_justify="left")
-        for name, justify in [("block", "left"), ("worker", "right"), ("state", "left"), ("MSE", "right"),
-                              ("time", "right"), ("estimate", "right")]:
-            table.add_column(name, justify=justify)
+    def blocks_table(self) -> Grid:
+        grid = Grid([Col("block", NAME), Col("worker", NUMBER), Col("state"), Col("MSE", NUMBER), Col("time", NUMBER),
+                     Col("estimate", NUMBER)], title="blocks")
         states = self.block_states()
         for key in self.keys:
             state, loss, seconds = states.get(key, ("queued", None, None))
-            table.add_row(key, str(self.worker_of.get(key, "")), state, "" if loss is None else f"{loss:.4g}",
-                          "" if seconds is None else f"{seconds:.1f} s",
-                          f"{self.estimates[key]:.1f} s" if key in self.estimates else "")
-        return table
+            grid.add_row(key, str(self.worker_of.get(key, "")), state, "" if loss is None else f"{loss:.4g}",
+                         "" if seconds is None else f"{seconds:.1f} s",
+                         f"{self.estimates[key]:.1f} s" if key in self.estimates else "")
+        return grid
 
     def block_states(self) -> dict[str, tuple[str, float | None, float | None]]:
         states = {key: (REUSED, None, None) for key in self.reused}
@@ -123,26 +120,39 @@ class BlockwiseDisplay(DistillProgress):
 
 def render_blockwise_report(report: BlockwiseReport, out: Output) -> None:
     c = out.console
+    c.print()
     c.print(blocks_report_table(report))
+    c.print()
+    c.print(schedule_table(report))
     for line in summary_lines(report):
         c.print(line)
 
 
-def blocks_report_table(report: BlockwiseReport) -> Table:
-    table = Table(title=f"blockwise: {report.granularity} blocks -> {report.replacement}", title_justify="left")
-    table.add_column("block", no_wrap=True)
-    for name in ("params", "worker", "act.", "estimate", "time", "MSE", "error", "alone", "decision", "student"):
-        table.add_column(name, justify="left" if name in ("act.", "decision") else "right")
+def blocks_report_table(report: BlockwiseReport) -> Grid:
+    """What each replacement costs and how well it does, and whether the acceptance rule kept it and why."""
+    grid = Grid([Col("block", NAME), Col("params", NUMBER), Col("MSE", NUMBER), Col("error", NUMBER),
+                 Col("alone", NUMBER), Col("decision", PROSE), Col("student", NUMBER)],
+                title=f"blockwise: {report.granularity} blocks -> {report.replacement}",
+                caption="params: replacement/teacher block; MSE: last epoch/evaluation split; error: evaluation MSE / "
+                        "mean square of the block's output; alone: accuracy with only this block replaced; decision: "
+                        "the acceptance rule (error, alone, student) and why; student: the student's accuracy when the "
+                        "reassembly (reverse order) decided on this block")
     for b in report.blocks:
-        table.add_row(b.key, f"{b.replacement_parameters:,}/{b.teacher_parameters:,}", str(b.worker),
-                      "cache" if b.activations == "cache" else "fly", f"{b.estimated_s:.2f} s", _time(b),
-                      f"{b.train_loss:.3g}/{b.eval_loss:.3g}", f"{b.relative_error:.3g}", percent(b.spliced_accuracy),
-                      _decision(b), percent(b.accuracy_after))
-    table.caption = ("params: replacement/teacher block; act.: teacher activations on the fly or from the disk cache; "
-                     "MSE: last epoch/evaluation split; error: eval MSE / mean square of the block's output; alone: accuracy with only "
-                     "this block replaced; decision: the acceptance rule (error, alone, student) and why; student: the "
-                     "student's accuracy when the reassembly (reverse order) decided on this block")
-    return table
+        grid.add_row(b.key, f"{b.replacement_parameters:,}/{b.teacher_parameters:,}", f"{b.train_loss:.3g}/{b.eval_loss:.3g}",
+                     f"{b.relative_error:.3g}", percent(b.spliced_accuracy), _decision(b), percent(b.accuracy_after))
+    return grid
+
+
+def schedule_table(report: BlockwiseReport) -> Grid:
+    """Where each block trained, from where it read the teacher's activations, predicted and measured time."""
+    grid = Grid([Col("block", NAME), Col("worker", NUMBER), Col("activations"), Col("estimate", NUMBER),
+                 Col("time", NUMBER)], title="blockwise schedule",
+                caption="activations: the teacher's, computed on the fly or read from the disk cache; estimate: "
+                        "the scheduler's measured cost")
+    for b in report.blocks:
+        grid.add_row(b.key, str(b.worker), "disk cache" if b.activations == "cache" else "on the fly",
+                     f"{b.estimated_s:.2f} s", _time(b))
+    return grid
 
 
 def summary_lines(report: BlockwiseReport) -> list[Text]:
@@ -151,9 +161,10 @@ def summary_lines(report: BlockwiseReport) -> list[Text]:
     if trained:
         speed = f"{report.speedup:.2f}x" if report.speedup is not None else "-"
         lines.append(Text(f"blockwise phase: {trained} block(s) on {report.workers} worker(s) ({report.backend}, "
-                          f"{report.scheduler}) in {report.phase_time_s:.1f} s (profiling {report.profile_time_s:.1f} s); "
-                          f"measured serial cost {report.serial_cost_s:.1f} s -> speedup {speed}; predicted makespan "
-                          f"{report.predicted_makespan_s:.1f} s (round robin {report.round_robin_makespan_s:.1f} s)"))
+                          f"{report.scheduler}) in {report.phase_time_s:.1f} s, speedup {speed} over the measured serial "
+                          f"cost {report.serial_cost_s:.1f} s"))
+        lines.append(Text(f"predicted makespan {report.predicted_makespan_s:.1f} s (round robin "
+                          f"{report.round_robin_makespan_s:.1f} s); profiling {report.profile_time_s:.1f} s"))
     if report.skipped:
         lines.append(Text(f"left as the teacher's (no smaller replacement): {'; '.join(report.skipped)}"))
     if report.reused_blocks:

@@ -3,77 +3,100 @@ memory-accuracy plot (matplotlib; PNG or SVG)."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
-from rich.table import Table
 from rich.text import Text
 
-from edgemem.distill.result import DistillResult, EpochMetrics, ModelSummary
+from edgemem.distill.result import DistillResult, ModelSummary
 from edgemem.errors import UsageError
 from edgemem.output import Output
+from edgemem.output.blockwise import render_blockwise_report
+from edgemem.output.budget import budget_line
+from edgemem.output.grid import NUMBER, PROSE, Col, Grid
+from edgemem.output.training import percent
 from edgemem.units import format_bytes
 
 PLOT_FORMATS = (".png", ".svg")
 
 
 def render_distill_result(result: DistillResult, out: Output) -> None:
+    """The verdict (budget, reduction) first, then the models, their training, the files written."""
     c = out.console
     c.print(Text.assemble(("edgemem distill ", "bold"), (result.dataset, "bold cyan")))
-    c.print(f"method {result.method}, accounting at {result.precision}, peak = analyzer's live peak at batch 1")
-    c.print(models_table(result))
-    for line in summary_lines(result):
+    for line in verdict_lines(result):
         c.print(line)
+    c.print(f"method {result.method}; memory at {result.precision.value}, batch 1: the analyzer's live-set peak and arena",
+            markup=False)
+    c.print()
+    c.print(models_table(result))
+    c.print()
+    c.print(training_table(result))
     if result.blockwise is not None:
-        from edgemem.output.blockwise import render_blockwise_report
-
         render_blockwise_report(result.blockwise, out)
+    for line in file_lines(result):
+        c.print(line)
     for note in result.notes:
-        c.print(f"note: {note}", style="yellow")
+        c.print(f"note: {note}", style="yellow", markup=False)
 
 
-def models_table(result: DistillResult) -> Table:
-    table = Table(title="teacher and students", title_justify="left")
-    for name, justify in [("role", "left"), ("model", "left"), ("accuracy", "right"), ("vs teacher", "right"),
-                          ("peak act.", "right"), ("arena", "right"), ("weights", "right"), ("params", "right"),
-                          ("method", "left"), ("epochs", "right"), ("train time", "right")]:
-        table.add_column(name, justify=justify)
-    rows = [result.teacher, result.student, result.baseline, *result.sweep]
-    for m in (r for r in rows if r is not None):
-        table.add_row(m.role, m.description, percent(m.accuracy), delta(m.accuracy, result.teacher.accuracy) if m is not result.teacher else "",
-                      format_bytes(m.peak_activation_bytes), format_bytes(m.arena_bytes), format_bytes(m.weights_bytes),
-                      f"{m.parameters:,}", m.training.method if m.training else "given",
-                      _epochs(m), f"{m.training.train_time_s:.1f} s" if m.training else "-")
-    table.caption = "vs teacher: accuracy points. cached = trained earlier (teacher cache or finished checkpoint)."
-    return table
-
-
-def summary_lines(result: DistillResult) -> list[Text]:
-    lines = []
+def verdict_lines(result: DistillResult) -> list[Text]:
+    lines = [budget_line(check, label=label) for check, label in
+             ((result.budget, "budget"), (result.weights_budget, "weights budget")) if check is not None]
     if result.reduction is not None:
         lines.append(Text(f"peak activation memory: teacher {format_bytes(result.teacher.peak_activation_bytes)} -> student "
                           f"{format_bytes(result.student.peak_activation_bytes)} ({result.reduction:.2f}x smaller)"))
+    return lines
+
+
+def models(result: DistillResult) -> list[ModelSummary]:
+    return [m for m in (result.teacher, result.student, result.baseline, *result.sweep) if m is not None]
+
+
+def label(m: ModelSummary, teacher: ModelSummary) -> tuple[str, str]:
+    """(role, model) cells: a sweep member's role is its point (``k=2``), and the teacher's name is not
+    repeated in front of each student derived from it."""
+    head, _, tail = m.description.partition(": ")
+    if m.role == "sweep" and tail:
+        return head, tail
+    if m is not teacher and head == teacher.description and tail:
+        return m.role, tail
+    return m.role, m.description
+
+
+def models_table(result: DistillResult) -> Grid:
+    rows = models(result)
+    arena = any(m.arena_bytes != m.peak_activation_bytes for m in rows)  # a column only when it says something
+    grid = Grid([Col("role"), Col("model", PROSE), Col("accuracy", NUMBER), Col("vs teacher", NUMBER), Col("peak", NUMBER),
+                 *([Col("arena", NUMBER)] if arena else []), Col("weights", NUMBER)],
+                title="teacher and students",
+                caption=f"students derived from {result.teacher.description}; vs teacher: accuracy points"
+                        + ("" if arena else "; arena = peak for every model"))
+    for m in rows:
+        grid.add_row(*label(m, result.teacher), percent(m.accuracy),
+                     delta(m.accuracy, result.teacher.accuracy) if m is not result.teacher else "",
+                     format_bytes(m.peak_activation_bytes), *([format_bytes(m.arena_bytes)] if arena else []),
+                     format_bytes(m.weights_bytes))
+    return grid
+
+
+def training_table(result: DistillResult) -> Grid:
+    grid = Grid([Col("role"), Col("parameters", NUMBER), Col("method"), Col("epochs", NUMBER), Col("time", NUMBER)],
+                title="training", caption="cached: trained earlier (teacher cache or a finished checkpoint)")
+    for m in models(result):
+        grid.add_row(label(m, result.teacher)[0], f"{m.parameters:,}", m.training.method if m.training else "given",
+                     _epochs(m), f"{m.training.train_time_s:.1f} s" if m.training else "-")
+    return grid
+
+
+def file_lines(result: DistillResult) -> list[Text]:
+    lines = []
     if result.parity_max_abs_diff is not None:
         lines.append(Text(f"student.onnx matches PyTorch under ONNX Runtime: max |diff| {result.parity_max_abs_diff:.2e} (<= 1e-4)"))
-    budget = result.budget
-    if budget is not None:
-        what = "arena" if budget.scope == "activations" else "arena + weights"
-        verdict = "fits" if budget.fits else "does NOT fit"
-        text = Text(f"budget {format_bytes(budget.budget_bytes)} ({budget.budget_bytes:,} bytes, {budget.scope}, {budget.precision}): "
-                    f"{verdict} ({what} {format_bytes(budget.required_bytes)})", style="green" if budget.fits else "bold red")
-        if budget.weights_budget_bytes is not None:
-            text.append(f"; weights budget {format_bytes(budget.weights_budget_bytes)}: "
-                        f"{'fits' if budget.weights_fit else 'does NOT fit'}")
-        lines.append(text)
     if result.student is not None and result.student.onnx_path:
         lines.append(Text(f"wrote {result.student.onnx_path}, {result.student.checkpoint_path}"))
     if result.report_path:
         lines.append(Text(f"report {result.report_path}" + (f", plot {result.plot_path}" if result.plot_path else "")))
     return lines
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.2f}%"
 
 
 def delta(value: float | None, reference: float | None) -> str:
@@ -86,47 +109,6 @@ def _epochs(m: ModelSummary) -> str:
     if m.training is None:
         return "-"
     return f"{m.training.epochs} cached" if m.training.cached else str(m.training.epochs)
-
-
-class DistillProgress:
-    """Progress sink for distill(): one bar per training phase on stderr with loss and accuracy."""
-
-    def __init__(self, out: Output) -> None:
-        self.out = out
-        self._stack = contextlib.ExitStack()
-        self._bar = None
-        self._name = ""
-        self._epochs = 0
-        self._last = ""
-
-    def phase(self, name: str, epochs: int, steps_per_epoch: int, start_epoch: int = 0) -> None:
-        self.phase_end()
-        self._name, self._epochs = name, epochs
-        self._bar = self._stack.enter_context(self.out.progress(f"{name}", total=epochs * steps_per_epoch))
-        self._bar.update(completed=start_epoch * steps_per_epoch, info=f"epoch {start_epoch + 1}/{epochs}")
-        if start_epoch:
-            self.out.info(f"{name}: continuing after epoch {start_epoch}")
-
-    def step(self, epoch: int, loss: float) -> None:
-        if self._bar is not None:
-            self._bar.update(advance=1, info=f"epoch {epoch}/{self._epochs} loss {loss:.4f} {self._last}")
-
-    def epoch_end(self, metrics: EpochMetrics) -> None:
-        self._last = f"| last epoch: loss {metrics.train_loss:.4f} acc {metrics.eval_accuracy * 100:.2f}%"
-        if self._bar is not None:
-            self._bar.update(info=f"epoch {metrics.epoch}/{self._epochs} {self._last}")
-        if not self.out.interactive and metrics.epoch == self._epochs:
-            self.out.info(f"{self._name}: {metrics.epoch} epochs, loss {metrics.train_loss:.4f}, "
-                          f"accuracy {metrics.eval_accuracy * 100:.2f}%")
-
-    def phase_end(self) -> None:
-        self._stack.close()
-        self._stack = contextlib.ExitStack()
-        self._bar = None
-        self._last = ""
-
-    def note(self, text: str) -> None:
-        self.out.info(text)
 
 
 def write_distill_plot(result: DistillResult, path: str | Path) -> Path:
@@ -157,10 +139,10 @@ def write_distill_plot(result: DistillResult, path: str | Path) -> Path:
         ax.axvline(result.budget.budget_bytes / kib, color="red", linestyle="--", linewidth=1,
                    label=f"budget {format_bytes(result.budget.budget_bytes)}")
     ax.set_xscale("log", base=2)
-    from matplotlib.ticker import FuncFormatter
+    from edgemem.output.plot import ticks_at_points
 
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.set_xlabel(f"peak activation memory (KiB, {result.precision}, batch 1)")
+    ticks_at_points(ax)  # at the points (6, 24 KiB), not at powers of two that miss them
+    ax.set_xlabel(f"peak activation memory (KiB, {result.precision.value}, batch 1)")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"memory vs accuracy: {result.dataset.split(':')[0]}, method {result.method}")
     ax.grid(alpha=0.3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ def isolated_cache(tmp_path, monkeypatch):
     """Host-side caches (TVM libraries, --host local's agent dir) in the test's tmp_path."""
     monkeypatch.setenv("EDGEMEM_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("EDGEMEM_NO_PROGRESS", "1")
+    monkeypatch.setenv("EDGEMEM_DEVICE_LOCK", str(tmp_path / "device.lock"))  # one lock per test, not the machine's
     monkeypatch.delenv("EDGEMEM_AGENT_SYSROOT", raising=False)
 
 
@@ -85,6 +87,20 @@ class SshServer:
     identity: Path
     host_fingerprint: str
     workdir: Path
+    pid: int  # the listening sshd; each connection is served by a child of it
+
+    def kill_sessions(self) -> list[int]:
+        """SIGKILL the sshd process of every open connection (the server keeps listening)."""
+        killed = []
+        for name in os.listdir("/proc"):
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except (OSError, ValueError):
+                continue
+            if name.isdigit() and int(stat[stat.rfind(")") + 2:].split()[1]) == self.pid:
+                os.kill(int(name), signal.SIGKILL)
+                killed.append(int(name))
+        return killed
 
     def options(self, **extra):
         from edgemem.bench.client import SshOptions
@@ -149,7 +165,7 @@ def sshd(tmp_path_factory):
     ]))
     fingerprint = subprocess.run(["ssh-keygen", "-lf", str(d / "host_ed25519.pub")], capture_output=True, text=True,
                                  check=True).stdout.split()[1]
-    yield SshServer(port, "edgemem-test", user, ssh_config, known, d / "id_ed25519", fingerprint, d)
+    yield SshServer(port, "edgemem-test", user, ssh_config, known, d / "id_ed25519", fingerprint, d, proc.pid)
     proc.terminate()
     try:
         proc.wait(5)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from edgemem.bench.protocol import AGENT_VERSION
 from edgemem.cli import app
 
 runner = CliRunner()
@@ -25,12 +26,12 @@ def test_local_run_json_with_prediction_next_to_measurement(tmp_path, cnn):
     assert report["schema"] == "edgemem.bench_report/1" and report["result"]["schema"] == "edgemem.bench_result/1"
     r, v = report["result"], report["verdict"]
     assert r["host"] == "local" and r["status"] == "ok" and r["backend_info"]["providers"] == ["CPUExecutionProvider"]
-    assert r["versions"]["agent"] == "0.1.0" and r["request"]["measure"]["runs"] == 10
+    assert r["versions"]["agent"] == AGENT_VERSION and r["request"]["measure"]["runs"] == 10
     # the analyzer's arena for this model: conv outputs 8x32x32 fp32 = 32 KiB each, two live at once
     assert v["predicted_activation_bytes"] == 65536 and v["prediction_precision"] == "as stored"
     assert v["measured_activation_bytes"] == r["memory"]["activations"]["value_bytes"] > 0
     assert v["ratio"] == pytest.approx(v["measured_activation_bytes"] / 65536)
-    assert v["verdict"] == "pass" and v["budget_bytes"] == 1 << 30
+    assert v["budget"]["fits"] is True and v["budget"]["budget_bytes"] == 1 << 30 and v["budget"]["scope"] == "process"
     assert Path(report["saved_to"]).parent == tmp_path / "results"
     logs = Path(r["artifacts_dir"])
     assert logs.parent == tmp_path / "results" / "logs" and (logs / "proc_samples.jsonl").is_file()
@@ -41,7 +42,7 @@ def test_human_output_and_over_budget_exit_code(tmp_path, cnn):
     assert result.exit_code == 3, result.output
     text = result.stdout
     for words in ("edgemem bench cnn.onnx on local", "peak memory of the fresh load-and-run process", "runtime baseline",
-                  "activations", "prediction vs measurement", "-> FAIL", "saved to"):
+                  "activations", "prediction vs measurement", "does NOT fit", "saved to"):
         assert words in text, words
 
 
@@ -66,13 +67,13 @@ def test_profile_sets_the_budget_and_flags(tmp_path, cnn):
                    "--precision", "fp32", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["profile"] == "jetson-nano-4gb" and report["verdict"]["budget_bytes"] == 3188 << 20
+    assert report["profile"] == "jetson-nano-4gb" and report["verdict"]["budget"]["budget_bytes"] == 3188 << 20
     assert report["saved_to"] is None and not (tmp_path / "results").exists()
 
 
 @pytest.mark.parametrize("args, code, words", [
     (["missing.onnx"], 1, "no such file"),
-    (["{model}", "--backend", "caffe"], 2, "unknown backend"),
+    (["{model}", "--backend", "caffe"], 2, "'caffe' is not one of"),
     (["{model}", "--precision", "fp64"], 2, "--precision"),
     (["{model}", "--budget", "12M"], 2, "ambiguous size unit"),
     (["{model}", "--profile", "jetson-nano-9gb"], 1, "no device profile"),

@@ -10,7 +10,8 @@ import pytest
 
 from edgemem.bench.stats import latency_stats, median, percentile
 from edgemem.bench.store import REPORT_SCHEMA, load_reports, save_report
-from edgemem.bench.verdict import compare
+from edgemem.bench.verdict import Prediction, compare
+from edgemem.budget import Budget, MemoryParts, Scope
 
 
 def test_percentile_rule_matches_trtexec():
@@ -30,21 +31,20 @@ def test_latency_stats():
     assert latency_stats([], "test") is None
 
 
-def test_verdict_ratio_and_budget_metrics():
-    v = compare(predicted_activation_bytes=100, predicted_peak_bytes=90, process_bytes=1000, weights_bytes=300,
-                activation_bytes=150, budget_bytes=900, budget_metric="auto")
-    assert v.ratio == 1.5 and v.budget_metric == "process" and v.verdict == "fail" and v.headroom_bytes == -100
-    v = compare(predicted_activation_bytes=100, process_bytes=None, weights_bytes=300, activation_bytes=150,
-                budget_bytes=900, budget_metric="auto")
-    assert v.budget_metric == "model" and v.budget_measured_bytes == 450 and v.verdict == "pass"
-    v = compare(predicted_activation_bytes=None, process_bytes=None, weights_bytes=None, activation_bytes=150,
-                budget_bytes=900, budget_metric="model")
-    assert v.verdict == "unknown" and v.ratio is None and v.headroom_bytes is None
-    v = compare(predicted_activation_bytes=100, process_bytes=1, weights_bytes=1, activation_bytes=1, budget_bytes=None)
-    assert v.verdict is None and not v.over_budget
-    with pytest.raises(ValueError):
-        compare(predicted_activation_bytes=1, process_bytes=1, weights_bytes=1, activation_bytes=1, budget_bytes=1,
-                budget_metric="vibes")
+def test_verdict_ratio_and_budget_scopes():
+    predicted = Prediction(activation_bytes=100, peak_bytes=90)
+    v = compare(predicted, MemoryParts(150, 300, process_bytes=1000), Budget(900, None))  # no scope: the widest measured
+    b = v.budget
+    assert v.ratio == 1.5 and b.scope is Scope.PROCESS and b.verdict == "over" and b.headroom_bytes == -100 and v.over_budget
+    v = compare(predicted, MemoryParts(150, 300), Budget(900, None))
+    assert v.budget.scope is Scope.MODEL and v.budget.required_bytes == 450 and v.budget.verdict == "fits"
+    v = compare(None, MemoryParts(150, None), Budget(900, Scope.MODEL))
+    assert v.budget.verdict == "unknown" and v.ratio is None and v.budget.headroom_bytes is None
+    assert v.prediction_note.startswith("not requested")
+    v = compare(predicted, MemoryParts(1, 1, process_bytes=1), None)
+    assert v.budget is None and not v.over_budget
+    assert v.to_json()["budget"] is None and compare(predicted, MemoryParts(1, 1), Budget(5, "weights")).to_json()["budget"] == {
+        "budget_bytes": 5, "scope": "weights", "required_bytes": 1, "fits": True, "shortfall_bytes": 0}
 
 
 def report(host="dev", started="2026-01-01T00:00:00Z"):

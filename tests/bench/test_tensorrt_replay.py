@@ -87,7 +87,7 @@ def test_budget_uses_weights_plus_activations_when_gpu_memory_is_invisible(cnn, 
     report = json.loads(result.stdout)
     v, r = report["verdict"], report["result"]
     assert r["memory"]["process_peak"]["partial"] is True
-    assert v["budget_metric"] == "model" and v["budget_measured_bytes"] == 2478873600 + 34082304
+    assert v["budget"]["scope"] == "model" and v["budget"]["required_bytes"] == 2478873600 + 34082304
     assert v["prediction_precision"] == "fp16" and v["predicted_activation_bytes"] > 0
 
 

@@ -76,20 +76,43 @@ def test_budget_fits_and_exceeds(branchy_path):
     assert short.exit_code == 3 and "does NOT fit" in short.stdout and "short by" in short.stdout
 
 
-def test_budget_scope_total_includes_weights(model_path):
-    doc = json.loads(invoke(model_path, "--json", "--budget", "1MB", "--budget-scope", "total").stdout)
+def test_budget_scope_model_includes_weights(model_path):
+    doc = json.loads(invoke(model_path, "--json", "--budget", "1MB", "--budget-scope", "MODEL").stdout)
     assert doc["budget"]["required_bytes"] == doc["best"]["arena_bytes"] + doc["weights_bytes"]
+    assert doc["budget"]["scope"] == "model"
+    weights = json.loads(invoke(model_path, "--json", "--budget", "1MB", "--budget-scope", "weights").stdout)
+    assert weights["budget"]["required_bytes"] == weights["weights_bytes"]
+    process = invoke(model_path, "--budget", "1MB", "--budget-scope", "process")
+    assert process.exit_code == 2 and "no runtime baseline" in process.stderr
 
 
 @pytest.mark.parametrize("args, code", [
     (["--budget", "12M"], 2), (["--budget", "lots"], 2), (["--order", "fastest"], 2), (["--precision", "fp4"], 2),
     (["--input-shape", "x=1x3"], 2), (["--dim", "batch"], 2), (["--plot", "out.gif"], 2), (["--budget-scope", "all"], 2),
+    (["--budget-scope", "total"], 2), (["--placement", "best"], 2), (["--inplace-rules", "concat,fusion"], 2),
+    (["--dim", "batch=99999999999999999999"], 2), (["--dim", "batch=0"], 2), (["--input-shape", "x=1x3x0x64"], 2),
+    (["--detail"], 2), (["--budget-scope", "model"], 2), (["--input-shape", "x=1x3x8x8", "--dim", "batch=1"], 2),
+    (["--plot", "{tmp}/missing/p.png"], 2), (["--plot", "{tmp}"], 2), (["--write-order", "{tmp}"], 2),
+    (["--write-order", "{tmp}/missing/w.onnx"], 2), (["--time-limit", "soon"], 2), (["--top", "0"], 2),
 ])
 def test_usage_errors(model_path, tmp_path, args, code):
-    args = [a if a != "out.gif" else str(tmp_path / "out.gif") for a in args]
+    args = [a.replace("{tmp}", str(tmp_path)) if a != "out.gif" else str(tmp_path / "out.gif") for a in args]
     result = invoke(model_path, *args)
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edgemem: error: "), result.stderr
+
+
+def test_choices_are_listed_in_help_and_case_insensitive(branchy_path):
+    text = " ".join(runner.invoke(app, ["analyze", "--help"]).stdout.split())
+    for choices in ("<fp32|fp16|int8>", "<activations|weights|model|process>", "stored|greedy|optimal,...", "cpsat"):
+        assert choices in text, choices
+    assert "<str>" not in text and "<list[str]>" not in text
+    result = invoke(branchy_path, "--json", "--precision", "FP16", "--order", "Stored,GREEDY", "--placement", "Exact")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["convention"]["precision"] == "fp16" and [o["name"] for o in doc["orders"]] == ["stored", "greedy"]
 
 
 def bad_inputs(tmp_path):

@@ -46,8 +46,8 @@ def error_line(result) -> str:
 
 @pytest.mark.parametrize("args, teacher, file, toml, message", [
     (["--replacement", "nonsense"], "resnet-mini", "mini.pt", "", "replacement 'nonsense': unknown conv"),
-    (["--workers", "0"], "resnet-mini", "mini.pt", "", "[blockwise] workers must be >= 1"),
-    (["--blocks", "layer"], "resnet-mini", "mini.pt", "", "blocks 'layer': choose conv or residual"),
+    ([], "resnet-mini", "mini.pt", "[blockwise]\nworkers = 0\n", "[blockwise] workers must be >= 1"),
+    ([], "resnet-mini", "mini.pt", "[blockwise]\nblocks = \"layer\"\n", "blocks 'layer': choose conv or residual"),
     (["--sweep", "k=1,2"], "resnet-mini", "mini.pt", "", "--sweep and --baseline do not apply to --method blockwise"),
     (["--blocks", "residual"], "tests.distill.conftest:UserCNN", "cnn.pt", "", "has no residual block"),
     ([], "resnet-mini", "mini.pt", "[blockwise]\nactivations = \"cache\"\n", "needs augmentation off"),
@@ -58,6 +58,12 @@ def test_bad_settings_are_one_line_errors_before_training(tmp_path, weights, arg
     assert result.exit_code == 1
     assert message in error_line(result)
     assert not (tmp_path / "out" / "blockwise" / "blocks").exists()
+
+
+@pytest.mark.parametrize("args, message", [(["--workers", "0"], "--workers"), (["--blocks", "layer"], "'layer' is not one of")])
+def test_bad_flag_values_are_usage_errors(tmp_path, weights, args, message):
+    result = invoke(tmp_path, weights, *args)
+    assert result.exit_code == 2 and message in error_line(result)
 
 
 def test_one_worker_run_prints_the_block_table_and_exits_3_over_budget(tmp_path, weights, one_thread):

@@ -15,7 +15,7 @@ from edgemem.distill.blockwise.activations import Cached, OnTheFly, TruncatedTea
 from edgemem.distill.blockwise.blocks import find_blocks
 from edgemem.distill.blockwise.comm import LocalComm, restart_count, under_torchrun
 from edgemem.distill.blockwise.finetune import ShardedBatches
-from edgemem.distill.blockwise.launch import config_to_toml, torchrun_argv, worker_environment
+from edgemem.distill.blockwise.launch import torchrun_argv, worker_environment
 from edgemem.distill.blockwise.options import BlockwiseOptions
 from edgemem.distill.blockwise.acceptance import AcceptanceRule, screen
 from edgemem.distill.blockwise.reassemble import assemble, decide, reassemble
@@ -23,7 +23,7 @@ from edgemem.distill.blockwise.replacements import SeparablePair, build_replacem
 from edgemem.distill.blockwise.result import CostEstimate
 from edgemem.distill.blockwise.store import BlockStore
 from edgemem.distill.blockwise.train import BlockJob, train_block
-from edgemem.distill.config import DataOptions, DistillConfig, config_from_mapping
+from edgemem.distill.config import DataOptions, DistillConfig, config_from_mapping, write_config
 from edgemem.distill.data import load_dataset
 from edgemem.distill.data.loader import BatchSource
 from edgemem.distill.taps import FeatureTaps
@@ -299,24 +299,55 @@ def test_the_launch_config_reads_back_equal(tmp_path):
                                   "out": str(tmp_path / "o\"ut"), "workers": 3, "blocks": "residual", "replacement": "G(4)",
                                   "loss": {"kd_weight": 0.5}, "train": {"milestones": [2, 3], "lr": 1e-3},
                                   "data": {"train_size": 100}, "blockwise": {"threshold": 0.1, "finetune": False}})
-    path = tmp_path / "launch.toml"
-    path.write_text(config_to_toml(config))
+    path = write_config(config, tmp_path / "launch.toml")
     assert config_from_mapping(tomllib.loads(path.read_text())) == config
     plain = DistillConfig()
-    assert config_from_mapping(tomllib.loads(config_to_toml(plain))) == plain
+    assert config_from_mapping(tomllib.loads(write_config(plain, tmp_path / "plain.toml").read_text())) == plain
 
 
 def test_torchrun_command_and_worker_environment(tmp_path):
     argv = torchrun_argv(tmp_path / "launch.toml", 4, 2, python="py")
     assert argv[:3] == ["py", "-m", "torch.distributed.run"] and "--standalone" in argv
     assert argv[argv.index("--nproc-per-node") + 1] == "4" and argv[argv.index("--max-restarts") + 1] == "2"
-    assert argv[-5:] == ["-m", "edgemem", "distill", "--config", str(tmp_path / "launch.toml")]
-    env = worker_environment(DistillConfig(), {"PYTHONPATH": "/x"})
-    assert env["OMP_NUM_THREADS"] == "1" and env["EDGEMEM_BLOCKWISE_LAUNCHED"] == "1"
+    assert argv[-3:] == ["-m", "edgemem.distill.blockwise.worker", str(tmp_path / "launch.toml")]  # not the CLI
+    env = worker_environment(DistillConfig(), {"PYTHONPATH": "/x"}, events=tmp_path / "events.jsonl")
+    assert env["OMP_NUM_THREADS"] == "1" and env["EDGEMEM_BLOCKWISE_EVENTS"] == str(tmp_path / "events.jsonl")
     assert env["PYTHONPATH"].split(":")[-1] == "/x"
     assert not under_torchrun({"RANK": "0"})
     assert under_torchrun({"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "h", "MASTER_PORT": "1"})
     assert restart_count({"TORCHELASTIC_RESTART_COUNT": "2"}) == 2 and restart_count({}) == 0
+
+
+def test_rank_zero_progress_replays_in_the_launcher(tmp_path):
+    from edgemem.distill.blockwise.events import EventWriter, Follower
+    from edgemem.distill.result import EpochMetrics
+
+    calls = []
+
+    class Sink:
+        def __getattr__(self, name):
+            return lambda *args: calls.append((name, args))
+
+    writer = EventWriter(tmp_path / "events.jsonl")
+    with Follower(tmp_path / "events.jsonl", Sink(), interval_s=0.01):
+        writer.phase("fine-tune", 2, 5, 0)
+        writer.step(1, 0.5)
+        writer.epoch_end(EpochMetrics(1, 0.5, 0.8, 0.7, 0.01, 1.0, {"kd": 0.4}))
+        writer.blocks_planned(["000-a"], [], (("000-a",),), {"000-a": 1.5})
+        writer.note("done")
+    names = [name for name, _ in calls]
+    assert names == ["phase", "step", "epoch_end", "blocks_planned", "note"]
+    assert calls[2][1][0] == EpochMetrics(1, 0.5, 0.8, 0.7, 0.01, 1.0, {"kd": 0.4})
+    assert calls[3][1] == (["000-a"], [], [["000-a"]], {"000-a": 1.5})
+
+
+def test_the_worker_module_reports_a_bad_run_file_in_one_line(tmp_path, capsys):
+    from edgemem.distill.blockwise.worker import main
+
+    (tmp_path / "run.toml").write_text("epochs = 'many'")
+    assert main([str(tmp_path / "run.toml")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "edgemem: error: worker" in err and "expected an integer" in err
 
 
 def test_local_comm_is_one_worker():

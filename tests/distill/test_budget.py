@@ -9,7 +9,7 @@ from edgemem.distill.budget import measure_memory
 from edgemem.distill.students.derive import derive_student
 from edgemem.distill.students.spec import StudentSpec
 from edgemem.distill.zoo import build_model
-from edgemem.errors import ConfigError
+from edgemem.errors import UsageError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CIFAR = (1, 3, 32, 32)
@@ -54,7 +54,7 @@ def test_precision_rescales_activations():
     int8 = peak("resnet20", StudentSpec(), CIFAR, "int8")
     assert int8.peak_activation_bytes * 4 == fp32.peak_activation_bytes
     assert int8.weights_bytes == fp32.weights_bytes  # weights are counted as stored, as the analyzer does
-    with pytest.raises(ConfigError, match="unknown precision 'fp8'"):
+    with pytest.raises(UsageError, match="unknown precision 'fp8'"):
         measure_memory(build_model("resnet-mini"), (1, 1, 8, 8), "fp8")
 
 
@@ -62,5 +62,17 @@ def test_workdir_keeps_the_analysed_export(tmp_path):
     memory = measure_memory(build_model("resnet-mini"), (1, 1, 8, 8), workdir=tmp_path / "kept")
     assert memory.onnx_path == tmp_path / "kept" / "model.onnx"
     onnx.checker.check_model(str(memory.onnx_path))
-    assert memory.required_bytes("total") == memory.arena_bytes + memory.weights_bytes
+    assert memory.required_bytes("model") == memory.arena_bytes + memory.weights_bytes
     assert memory.required_bytes("activations") == memory.arena_bytes
+
+
+def test_the_verdict_is_the_analyzers_own_budget_check():
+    from edgemem.budget import Budget, Scope
+
+    model = build_model("resnet-mini")
+    plain = measure_memory(model, (1, 1, 8, 8))
+    assert plain.budget is None
+    fits = measure_memory(model, (1, 1, 8, 8), budget=Budget(plain.arena_bytes, Scope.ACTIVATIONS)).budget
+    assert (fits.fits, fits.required_bytes, fits.scope) == (True, plain.arena_bytes, Scope.ACTIVATIONS)
+    over = measure_memory(model, (1, 1, 8, 8), budget=Budget(plain.arena_bytes + plain.weights_bytes - 1, Scope.MODEL)).budget
+    assert (over.fits, over.shortfall_bytes) == (False, 1)

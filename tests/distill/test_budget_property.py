@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from edgemem.distill.budget import analyze_onnx
 from edgemem.distill.export import export_onnx
-from edgemem.distill.students.search import NoStudentFits, _measure, search_student
+from edgemem.budget import Budget, Scope
+from edgemem.distill.students.search import NoStudentFits, measure_candidate, search_student
 from edgemem.distill.students.spec import StudentSpec
 from edgemem.distill.zoo import build_model
 from edgemem.graph import LoadOptions, load_graph
@@ -50,7 +50,7 @@ def grid(state, precision):
     out = []
     for k, conv, width in itertools.product(POOLS, CONVS, WIDTHS):
         spec = StudentSpec(pool_factor=k, conv=conv, width=width)
-        memory, _ = _measure(state["teacher"], spec, state["shape"], precision, None, state["cache"])
+        memory, _ = measure_candidate(state["teacher"], spec, state["shape"], precision, cache=state["cache"])
         if memory is not None:
             out.append((spec, memory))
     return out
@@ -63,7 +63,7 @@ def verify_independently(state, result, scope, budget, tmp_path_factory):
         return
     path = export_onnx(result.student.model, state["shape"], tmp_path_factory.mktemp("verify") / "student.onnx")
     report = analyze(load_graph(path, LoadOptions()), AnalyzeOptions(convention=Convention(precision=result.precision)))
-    required = report.best.arena_bytes + (report.weights_bytes if scope == "total" else 0)
+    required = report.best.arena_bytes + (report.weights_bytes if scope == "model" else 0)
     assert report.best.peak_bytes <= report.best.arena_bytes <= result.memory.arena_bytes
     assert required <= budget
     state["verified"].add(key)
@@ -74,16 +74,16 @@ def verify_independently(state, result, scope, budget, tmp_path_factory):
 @given(data=st.data())
 def test_chosen_student_fits_every_budget(name, data, tmp_path_factory):
     state = arch(name)
-    scope = data.draw(st.sampled_from(["activations", "total"]), label="scope")
+    scope = data.draw(st.sampled_from(["activations", "model"]), label="scope")
     precision = data.draw(st.sampled_from(["fp32", "int8"]), label="precision")
-    teacher = _measure(state["teacher"], StudentSpec(), state["shape"], precision, None, state["cache"])[0]
+    teacher = measure_candidate(state["teacher"], StudentSpec(), state["shape"], precision, cache=state["cache"])[0]
     top = teacher.required_bytes(scope)
     # log-uniform between top/16 and 1.25 x top: every pool factor and width gets its turn
     budget = max(1, int(top * 2 ** data.draw(st.floats(min_value=-4.0, max_value=0.32), label="log2 budget/teacher")))
     weights_budget = data.draw(st.one_of(st.none(), st.integers(teacher.weights_bytes // 8, teacher.weights_bytes)), label="weights")
     try:
-        result = search_student(state["teacher"], state["shape"], budget, scope=scope, precision=precision,
-                                weights_budget_bytes=weights_budget, pool_factors=POOLS, convs=CONVS, widths=WIDTHS,
+        result = search_student(state["teacher"], state["shape"], Budget(budget, scope), precision=precision,
+                                weights_budget=None if weights_budget is None else Budget(weights_budget, Scope.WEIGHTS), pool_factors=POOLS, convs=CONVS, widths=WIDTHS,
                                 cache=state["cache"])
     except NoStudentFits as error:
         event("nothing fits")

@@ -85,14 +85,40 @@ def test_budget_below_anything_reachable_exits_3(tmp_path, teacher_cache):
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "cifar10", "--data-path", "/nonexistent/cifar.npz", "--budget", "1MB"], "dataset path not found"),
     (["--dataset", "cifar10", "--budget", "1MB"], "needs a data path"),
-    (["--budget", "12 bananas"], "unknown size unit"),
-    (["--method", "magic", "--budget", "1MB"], "unknown method"),
     (["--sweep", "depth=1,2"], "cannot read sweep"),
 ])
 def test_bad_input_is_one_line(tmp_path, args, message):
     result = runner.invoke(app, ["distill", "--out", str(tmp_path / "o"), *args])
     assert result.exit_code == 1, result.output
     assert message in error_line(result)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget", "12 bananas"], "unknown size unit"),
+    (["--budget", "abc"], "cannot read size"),
+    (["--method", "magic", "--budget", "1MB"], "'magic' is not one of"),
+    (["--epochs", "0", "--budget", "1MB"], "--epochs"),
+    (["--dataset", "imagenet42", "--budget", "1MB"], "'imagenet42' is not one of"),
+    (["--precision", "fp4", "--budget", "1MB"], "--precision"),
+    (["--budget-scope", "model"], "no --budget"),
+    (["--budget", "1MB", "--budget-scope", "process"], "no runtime baseline"),
+    (["--budget", "1MB", "--out", "{file}"], "is a file, not a folder"),
+    (["--budget", "1MB", "--plot", "{tmp}/missing/p.png"], "does not exist"),
+])
+def test_bad_flag_values_are_usage_errors_before_any_work(tmp_path, args, message):
+    (tmp_path / "file").write_text("x")
+    args = [a.replace("{file}", str(tmp_path / "file")).replace("{tmp}", str(tmp_path)) for a in args]
+    result = runner.invoke(app, ["distill", "--out", str(tmp_path / "o"), *args] if "--out" not in args else ["distill", *args])
+    assert result.exit_code == 2, result.output
+    assert message in error_line(result)
+    assert not (tmp_path / "o").exists()  # nothing was started
+
+
+def test_a_budget_nothing_reaches_is_refused_before_the_teacher_trains(tmp_path):
+    result = runner.invoke(app, ["distill", "--teacher", "resnet-mini", "--dataset", "digits", "--budget", "1B",
+                                 "--out", str(tmp_path / "o"), "--teacher-cache", str(tmp_path / "cache")])
+    assert result.exit_code == 3 and "smallest" in error_line(result)
+    assert not (tmp_path / "cache").exists() and "training the teacher" not in result.stderr
 
 
 def test_corrupt_config_is_one_line(tmp_path):
@@ -120,13 +146,12 @@ def test_bad_plot_name_is_a_usage_error(tmp_path):
 
 
 def test_every_flag_has_a_config_key():
-    import click
     import typer.main
 
     command = typer.main.get_command(app).commands["distill"]
-    flags = {p.name for p in command.params if isinstance(p, click.Option)} - {"config", "help"}
+    flags = {p.name for p in command.params if p.param_type_name == "option"} - {"config", "help"}
     keys = set(top_level_keys())
-    assert {"json" if f == "json_out" else f for f in flags} <= keys
+    assert len(flags) >= 20 and {"json" if f == "json_out" else f for f in flags} <= keys
 
 
 def test_help_does_not_import_torch():

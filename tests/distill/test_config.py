@@ -18,7 +18,7 @@ teacher_cache = "cache/teacher"
 dataset = "cifar10"
 data_path = "cifar.npz"
 budget = "96KiB"
-budget_scope = "total"
+budget_scope = "model"
 precision = "int8"
 weights_budget = "1MB"
 epochs = 12
@@ -71,7 +71,7 @@ def test_full_config_round_trip(tmp_path):
     path.write_text(FULL)
     c = load_config(path)
     assert (c.teacher, c.teacher_weights, c.dataset, c.data_path) == ("resnet20", "teacher.pt", "cifar10", "cifar.npz")
-    assert (c.budget_bytes, c.budget_scope, c.precision, c.weights_budget_bytes) == (96 * 1024, "total", "int8", 10**6)
+    assert (c.budget_bytes, c.budget_scope, c.precision, c.weights_budget_bytes) == (96 * 1024, "model", "int8", 10**6)
     assert (c.train.epochs, c.teacher_train.epochs, c.method, c.baseline) == (12, 20, "red_kd", True)
     assert (c.sweep_key, c.sweep, c.out, c.seed, c.resume, c.json) == ("pool_factor", (1, 2, 4, 8), "runs/a", 3, True, True)
     assert c.train.milestones == (6, 9) and c.train.nesterov is False and c.train.divergence_factor == 50.0
@@ -80,6 +80,26 @@ def test_full_config_round_trip(tmp_path):
     assert c.data.train_size == 1000 and c.data.augment == "none" and c.data.split_seed == 7
     assert str(c.teacher_cache_dir) == "cache/teacher"
     assert c.to_dict()["loss"]["kd_weight"] == 0.8
+
+
+def test_written_config_reads_back_equal(tmp_path):
+    from edgemem.distill.config import write_config
+
+    path = tmp_path / "run.toml"
+    path.write_text(FULL)
+    config = load_config(path)
+    again = load_config(write_config(config, tmp_path / "again" / "run.toml"))
+    assert again == config
+    swept = apply_overrides(config, {"sweep": "width=0.5,1", "budget_scope": "activations"})
+    assert load_config(write_config(swept, tmp_path / "swept.toml")) == swept
+
+
+def test_precision_and_scope_are_case_insensitive_enums():
+    from edgemem.budget import Precision, Scope
+
+    c = config_from_mapping({"precision": "FP16", "budget_scope": "Model", "budget": "1MB"})
+    assert (c.precision, c.budget_scope) == (Precision.FP16, Scope.MODEL)
+    assert c.budget.budget_bytes == 10**6 and c.budget.scope is Scope.MODEL
 
 
 def test_defaults_are_valid_and_teacher_cache_follows_out():

@@ -72,7 +72,7 @@ def test_cifar10_batches_refuse_foreign_pickles(tmp_path):
     _write_cifar_batches(folder)
     with open(folder / "test_batch", "wb") as f:
         pickle.dump({b"data": np.zeros((1, 3072), np.uint8), b"labels": [0], b"x": DataOptions()}, f)
-    with pytest.raises(DataError, match="refusing to load edgemem.distill.config.DataOptions"):
+    with pytest.raises(DataError, match="refusing to load edgemem.distill.data.options.DataOptions"):
         load_dataset("cifar10", str(folder))
 
 

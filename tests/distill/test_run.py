@@ -59,10 +59,11 @@ def test_student_fits_the_budget_and_matches_its_onnx(budget_run):
     assert t.peak_activation_bytes == 4 * s.peak_activation_bytes and result.reduction == 4.0
     assert result.parity_max_abs_diff <= 1e-4
     # the exported file is what the analyzer measured
-    from edgemem.distill.budget import analyze_onnx
+    from edgemem.distill.budget import analyze_file
 
-    report = analyze_onnx(s.onnx_path, "fp32")
-    assert (report.best.peak_bytes, report.best.arena_bytes) == (s.peak_activation_bytes, s.arena_bytes)
+    memory = analyze_file(s.onnx_path, "fp32")
+    assert (memory.peak_activation_bytes, memory.arena_bytes) == (s.peak_activation_bytes, s.arena_bytes)
+    assert s.budget is result.budget and result.budget.scope == "activations" and result.budget.budget_bytes == 6 * 1024
     assert s.weights_bytes > t.weights_bytes  # RED blocks add weights, pooling removes none
     assert [p[0] for p in progress.phases] == ["teacher", "student", "baseline"]
 

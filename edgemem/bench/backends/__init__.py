@@ -4,7 +4,7 @@ A backend is the host's half of a runtime: it says whether the probed device can
 prepares what must be uploaded (the ONNX file; for TVM a library compiled here), names the
 options the agent's worker for that runtime receives, and turns the agent's raw output into
 an Interpretation (memory split, latency, build). The device half is the worker function of
-the same name in agent.py (the agent must stay a single file). Heavy imports (tvm, onnx) live
+the same runtime in the agent package (edgemem/bench/agent/worker_<runtime>.py). Heavy imports (tvm, onnx) live
 inside the backend functions that need them.
 """
 

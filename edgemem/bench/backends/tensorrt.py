@@ -70,7 +70,7 @@ def interpret_python(raw: dict) -> Interpretation:
 
         memory = replace(memory, backend_reported={"context_device_memory_bytes": context})
     return Interpretation(memory=memory, latency=found.latency, gpu_compute=found.gpu_compute,
-                          build=build_info(stages.get("build") or {}, None), info=found.info)
+                          build=build_info(stages.get("build") or {}, None), info=found.info, warnings=found.warnings)
 
 
 def read_log(artifacts: Path | None, stage: dict) -> str:

@@ -23,7 +23,12 @@ def interpret_worker(raw: dict, runtime: str, notes: tuple[str, ...] = ()) -> In
         samples=stage.get("samples") or 0,
         notes=notes,
     )
+    partial = bool(worker.get("partial")) or raw.get("status") != "ok"
     latency = latency_stats(worker.get("latencies_ms") or [], worker.get("latency_source") or "host clock",
-                            warmup_runs=len(worker.get("warmup_ms") or []) or None)
-    gpu = latency_stats(worker.get("gpu_compute_ms") or [], "CUDA events around enqueue (GPU compute)")
-    return Interpretation(memory=memory, latency=latency, gpu_compute=gpu, info={"inputs": worker.get("inputs")})
+                            warmup_runs=len(worker.get("warmup_ms") or []) or None, partial=partial)
+    gpu = latency_stats(worker.get("gpu_compute_ms") or [], "CUDA events around enqueue (GPU compute)", partial=partial)
+    warnings = ()
+    if partial and latency is not None:
+        warnings = (f"partial result: the run stopped after {latency.runs} timed runs; the figures cover those only",)
+    return Interpretation(memory=memory, latency=latency, gpu_compute=gpu, info={"inputs": worker.get("inputs")},
+                          warnings=warnings)

@@ -1,83 +1,48 @@
 """Starting ``torchrun`` for ``edgemem distill --method blockwise --workers N``.
 
-When the command does not already run under ``torchrun`` and asks for more than one worker, it
-writes its full, validated config to ``OUT/blockwise/launch.toml`` and starts, as a subprocess
-with an argument list (no shell),
+The config module writes the full, validated config to ``OUT/blockwise/launch.toml``
+(``config.write_config``), and this module starts, as a subprocess with an argument list (no
+shell),
 
     python -m torch.distributed.run --standalone --nnodes 1 --nproc-per-node N --max-restarts R \\
-        -m edgemem distill --config OUT/blockwise/launch.toml
+        -m edgemem.distill.blockwise.worker OUT/blockwise/launch.toml
 
-Every worker then runs the same command under torchrun (``comm.under_torchrun``). On the CPU each
-worker gets ``OMP_NUM_THREADS`` = ``[train] threads`` (1 by default). stdout and stderr pass
-straight through when they are real files (rank 0 draws on the terminal); when they are not (a
-test's CliRunner) they are piped and forwarded. A student over the budget is not a worker failure
-for torchrun: launched workers exit 0 and rank 0 leaves the real exit code in
-``OUT/blockwise/exit-code``, which the launcher returns.
+On the CPU each worker gets ``OMP_NUM_THREADS`` = ``[train] threads`` (1 by default). Rank 0
+writes its progress to ``OUT/blockwise/events.jsonl``, which is replayed here on the caller's
+progress sink while torchrun runs, and its result to ``OUT/report.json``, which ``launch`` reads
+back and returns: the launching process renders it, exactly as after a one-process run. stdout
+and stderr of the workers pass straight through when they are real files; when they are not (a
+test's CliRunner) they are piped and forwarded. Standard library only.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from edgemem.distill.config import DistillConfig
+from edgemem.distill.blockwise.events import EVENTS, Follower
+from edgemem.distill.common import read_json
+from edgemem.distill.config import DistillConfig, write_config
+from edgemem.distill.result import DistillResult
 from edgemem.errors import TrainingError
 
-LAUNCHED = "EDGEMEM_BLOCKWISE_LAUNCHED"  # set in the workers edgemem starts (not in a user's own torchrun)
-_SECTIONS = ("train", "teacher_train", "loss", "student", "data", "blockwise")
-_RENAMED = {"budget_bytes": "budget", "weights_budget_bytes": "weights_budget"}
-
-
-def config_to_toml(config: DistillConfig) -> str:
-    """The config as a TOML run file that ``load_config`` reads back to an equal config."""
-    values = config.to_dict()
-    lines = []
-    for key, value in values.items():
-        if key in _SECTIONS or key in ("sweep", "sweep_key") or value is None:
-            continue
-        lines.append(f"{_RENAMED.get(key, key)} = {_toml_value(value)}")
-    if config.sweep:
-        name = "k" if config.sweep_key == "pool_factor" else "width"
-        lines.append(f"sweep = {_toml_value(name + '=' + ','.join(f'{v:g}' for v in config.sweep))}")
-    for section in _SECTIONS:
-        lines.append(f"\n[{section}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in values[section].items() if v is not None]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+WORKER = "edgemem.distill.blockwise.worker"
 
 
 def torchrun_argv(config_path: Path, workers: int, max_restarts: int, python: str | None = None) -> list[str]:
     """The torchrun command line of a single-node run with ``workers`` processes."""
     return [python or sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
             "--nproc-per-node", str(workers), "--max-restarts", str(max_restarts),
-            "-m", "edgemem", "distill", "--config", str(config_path)]
+            "-m", WORKER, str(config_path)]
 
 
-def worker_environment(config: DistillConfig, environ=None) -> dict[str, str]:
+def worker_environment(config: DistillConfig, environ=None, events: Path | None = None) -> dict[str, str]:
     env = dict(os.environ if environ is None else environ)
-    env[LAUNCHED] = "1"
+    if events is not None:
+        env[EVENTS] = str(events)
     # a store of its own per rendezvous round: with the rendezvous store shared (torch's default), workers
     # restarted by --max-restarts can read the previous round's addresses (pytorch/pytorch#135712)
     env.setdefault("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", "1")
@@ -87,29 +52,23 @@ def worker_environment(config: DistillConfig, environ=None) -> dict[str, str]:
     return env
 
 
-def exit_code_path(config: DistillConfig) -> Path:
-    return config.out_dir / "blockwise" / "exit-code"
-
-
-def launch(config: DistillConfig) -> int:
-    """Run ``config`` on ``[blockwise] workers`` torchrun workers; returns the command's exit code."""
-    from edgemem.distill.checkpoint import atomic_write_text
-
+def launch(config: DistillConfig, progress) -> DistillResult:
+    """Run ``config`` on ``[blockwise] workers`` torchrun workers; rank 0's result, its progress replayed on ``progress``."""
     folder = config.out_dir / "blockwise"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = atomic_write_text(config_to_toml(config), folder / "launch.toml")
-    code_file = exit_code_path(config)
-    if code_file.exists():
-        code_file.unlink()
+    path = write_config(config, folder / "launch.toml")
+    events, report = folder / "events.jsonl", config.out_dir / "report.json"
+    for stale in (events, report):
+        stale.unlink(missing_ok=True)
     argv = torchrun_argv(path, config.blockwise.workers, config.blockwise.max_restarts)
-    returncode = run_forwarding(argv, worker_environment(config))
+    with Follower(events, progress):
+        returncode = run_forwarding(argv, worker_environment(config, events=events))
     if returncode != 0:
         raise TrainingError(f"blockwise workers failed under torchrun (exit code {returncode}); the first worker error is above",
                             hint=f"finished blocks are kept in {folder / 'blocks'}: run the same command again to continue")
-    try:
-        return int(code_file.read_text().strip())
-    except (OSError, ValueError):
-        raise TrainingError(f"torchrun finished but rank 0 left no exit code in {code_file}") from None
+    document = read_json(report)
+    if not document:
+        raise TrainingError(f"torchrun finished but rank 0 left no report in {report}")
+    return DistillResult.from_json(document, str(report))
 
 
 def run_forwarding(argv: list[str], env: dict[str, str]) -> int:
@@ -146,13 +105,3 @@ def _forward(source, target) -> None:
         target.write(line.decode("utf-8", "replace"))
         target.flush()
     source.close()
-
-
-def record_exit_code(config: DistillConfig, code: int) -> int:
-    """In a worker edgemem launched: leave ``code`` for the launcher and exit 0 (torchrun sees no failure)."""
-    if os.environ.get(LAUNCHED) != "1":
-        return code
-    from edgemem.distill.checkpoint import atomic_write_text
-
-    atomic_write_text(f"{int(code)}\n", exit_code_path(config))
-    return 0

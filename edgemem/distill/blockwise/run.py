@@ -1,7 +1,8 @@
-"""``distill_blockwise(config, progress) -> DistillResult``: one ``edgemem distill --method blockwise``
-run on this worker (the result on rank 0, ``None`` on the others).
+"""``run_worker(config, progress) -> DistillResult``: this worker's share of one ``edgemem distill
+--method blockwise`` run (the result on rank 0, ``None`` on the others; ``entry.py`` decides
+whether this process trains or launches torchrun).
 
-1. Data and teacher as in every distill run (part B's ``prepare_teacher`` on rank 0, which may
+1. Data and teacher as in every distill run (``common.prepare_teacher`` on rank 0, which may
    train and cache the teacher; the other workers receive its weights from rank 0).
 2. Blocks (``blocks.py``) and their fingerprints; blocks finished by an earlier run (on any
    worker's disk) are reused, never retrained.
@@ -21,40 +22,37 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import json
 import socket
 import time
 from dataclasses import replace
 
-from edgemem.distill.blockwise.blocks import Block, find_blocks
+from edgemem.distill.blockwise.acceptance import AcceptanceRule
+from edgemem.distill.blockwise.activations import measure_cost, measure_machine, measure_prefixes
+from edgemem.distill.blockwise.blocks import Block
 from edgemem.distill.blockwise.comm import connect, restart_count, watching
-from edgemem.distill.blockwise.result import BlockRecord, BlockwiseReport, CostEstimate, speedup_of
+from edgemem.distill.blockwise.finetune import ShardedBatches
+from edgemem.distill.blockwise.plan import Plan, make_plan
+from edgemem.distill.blockwise.reassemble import assemble, decide
+from edgemem.distill.blockwise.replacements import build_replacement
+from edgemem.distill.blockwise.result import BlockwiseReport, CostEstimate, speedup_of
 from edgemem.distill.blockwise.schedule import Assignment, assign, round_robin
 from edgemem.distill.blockwise.store import BlockStore
+from edgemem.distill.blockwise.train import BlockJob, block_seed, new_replacement, train_block
+from edgemem.distill.checkpoint import atomic_save
+from edgemem.distill.common import Context, SilentProgress, digest, finish_result, open_run, prepare_teacher, summarize
 from edgemem.distill.config import DistillConfig, resolve_weights
+from edgemem.distill.export import check_parity, export_onnx
 from edgemem.distill.result import DistillResult
-from edgemem.distill.run import Context, SilentProgress, budget_verdict, prepare_teacher, summarize, versions, write_report
+from edgemem.distill.teacher import load_teacher
+from edgemem.distill.trainers import METHODS, get_trainer
+from edgemem.distill.trainers.base import TrainJob, accuracy, resolve_device
 from edgemem.errors import ConfigError, TrainingError
 
 METHOD = "blockwise"
 
 
-class SilentBlockwiseProgress(SilentProgress):
-    """The progress sink of workers other than rank 0 (and of library calls without one)."""
-
-    def blocks_planned(self, keys, reused, assignment, estimates): ...
-    def workers_status(self, statuses): ...
-    def blocks_finished(self): ...
-
-
-def distill_blockwise(config: DistillConfig, progress=None, comm=None) -> DistillResult | None:
+def run_worker(config: DistillConfig, progress=None, comm=None) -> DistillResult | None:
     """Run ``config`` (method blockwise) as one worker; under torchrun every worker calls this."""
-    from edgemem.distill.blockwise.replacements import replacement_builder
-    from edgemem.distill.trainers.base import resolve_device
-
-    check_config(config)
-    replacement_builder(config.blockwise.replacement)  # an unknown name fails before any work
     device = resolve_device(config.train.device)
     import torch
 
@@ -64,38 +62,24 @@ def distill_blockwise(config: DistillConfig, progress=None, comm=None) -> Distil
     try:
         if device.type == "cpu":
             torch.set_num_threads(config.train.threads or 1)  # one thread per worker unless [train] threads says otherwise
-        return _run(config, progress if comm.rank == 0 and progress is not None else SilentBlockwiseProgress(), comm, device)
+        return _run(config, progress if comm.rank == 0 and progress is not None else SilentProgress(), comm, device)
     finally:
         torch.set_num_threads(threads)
         if own:
             comm.close()
 
 
-def check_config(config: DistillConfig) -> None:
-    """Settings of other methods that blockwise would silently ignore are errors."""
-    s = config.student
-    if config.sweep or config.baseline:
-        raise ConfigError("--sweep and --baseline do not apply to --method blockwise", hint="drop them, or use another --method")
-    if s.pool_factor is not None or s.conv is not None or s.width is not None:
-        raise ConfigError("[student] pool_factor/conv/width do not apply to --method blockwise: its student is the teacher "
-                          "with replaced blocks", hint="choose the replacement with --replacement (separable, DW, G(4), ...)")
-
-
 def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
-    from edgemem.distill.data import load_dataset
-
     started = time.perf_counter()
-    config.out_dir.mkdir(parents=True, exist_ok=True)
-    dataset = load_dataset(config.dataset, config.data_path, config.data)
-    ctx = Context(config, dataset, progress, [])
-    progress.note(f"{dataset.describe()}; {comm.world} worker(s), backend {comm.backend}")
+    ctx = open_run(config, progress)
+    progress.note(f"{ctx.dataset.describe()}; {comm.world} worker(s), backend {comm.backend}")
     if comm.backend != "local" and config.blockwise.workers not in (1, comm.world):
         ctx.note(f"--workers {config.blockwise.workers} is ignored under torchrun, which started {comm.world} workers")
     teacher, teacher_training = _teacher(ctx, comm)
     teacher = teacher.to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    plan = _plan(ctx, teacher, device)
+    plan = make_plan(ctx, teacher, device)
     store = BlockStore(config.out_dir / "blockwise")
     done = _finished(plan, store, comm)
     if done:
@@ -124,7 +108,6 @@ def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
 def _teacher(ctx: Context, comm):
     """Rank 0 prepares the teacher (it may train and cache it) and sends its weights to the others,
     so workers on other machines need neither the teacher cache nor the weights file."""
-    from edgemem.distill.teacher import load_teacher
 
     teacher = training = None
     if comm.rank == 0:
@@ -134,87 +117,6 @@ def _teacher(ctx: Context, comm):
         teacher = load_teacher(ctx.config.teacher, ctx.dataset.num_classes, ctx.dataset.in_channels, None)
         teacher.load_state_dict(state)
     return teacher, training
-
-
-@dataclasses.dataclass
-class Plan:
-    blocks: list[Block]
-    final_relu: dict[str, bool]
-    fingerprints: dict[str, str]
-    batches: object  # BatchSource at the block batch size
-    skipped: tuple[str, ...] = ()  # blocks left as the teacher's: no smaller replacement
-
-
-def _plan(ctx: Context, teacher, device) -> Plan:
-    from edgemem.distill.blockwise.replacements import SEPARABLE, cheap_applies
-    from edgemem.distill.data.loader import BatchSource
-
-    config, opts = ctx.config, ctx.config.blockwise
-    blocks = find_blocks(teacher, ctx.input_shape, opts.blocks, config.teacher)
-    if opts.replacement != SEPARABLE:
-        skipped = [b.path for b in blocks if not cheap_applies(teacher, b)]
-        blocks = [Block(i, b.path, b.kind, b.type_name, b.in_shape, b.out_shape)
-                  for i, b in enumerate(b for b in blocks if b.path not in skipped)]
-        if skipped:
-            ctx.note(f"blocks without a dense k x k convolution for {opts.replacement} stay as they are: {', '.join(skipped)}")
-        if not blocks:
-            raise ConfigError(f"{config.teacher}: no block has a dense k x k convolution for {opts.replacement!r} to replace",
-                              hint="use --replacement separable")
-    batches = BatchSource(ctx.dataset, opts.batch_size or config.train.batch_size, config.data.augment, config.seed,
-                          config.train.eval_batch_size)
-    if opts.activations == "cache" and batches.augment != "none":
-        raise ConfigError(f"[blockwise] activations = \"cache\" needs augmentation off (the data uses {batches.augment!r})",
-                          hint="set [data] augment = \"none\", or activations = \"auto\" / \"on_the_fly\"")
-    from edgemem.distill.blockwise.replacements import smaller_replacements
-
-    final_relu = _nonnegative_outputs(teacher, blocks, batches, device)
-    blocks, final_relu, skipped = smaller_replacements(opts.replacement, teacher, blocks, final_relu)
-    if skipped:
-        ctx.note(f"{len(skipped)} block(s) without a smaller {opts.replacement} replacement stay the teacher's: {'; '.join(skipped)}")
-    if not blocks:
-        raise ConfigError(f"{config.teacher}: no block has a {opts.replacement} replacement with fewer parameters than itself",
-                          hint="choose another --replacement (e.g. DW) or --blocks")
-    digest = _teacher_digest(teacher)
-    fingerprints = {b.key: _digest({"teacher": digest, "block": dataclasses.asdict(b), "replacement": opts.replacement,
-                                    "final_relu": final_relu[b.key], "epochs": opts.epochs, "lr": opts.lr,
-                                    "lr_decay": opts.lr_decay, "batch_size": batches.batch_size, "dataset": config.dataset,
-                                    "data_path": config.data_path, "data": dataclasses.asdict(config.data),
-                                    "seed": config.seed}) for b in blocks}
-    ctx.note(f"{len(blocks)} {opts.blocks} blocks of {config.teacher}, each replaced by {opts.replacement}")
-    return Plan(blocks, final_relu, fingerprints, batches, tuple(skipped))
-
-
-def _nonnegative_outputs(teacher, blocks: list[Block], batches, device) -> dict[str, bool]:
-    """Whether each block's teacher output is >= 0 on a real batch (then the separable pair ends in ReLU)."""
-    import torch
-
-    found: dict[str, bool] = {}
-
-    def check(key):
-        def hook(module, args, output):
-            found[key] = bool((output >= 0).all())
-        return hook
-
-    handles = [teacher.get_submodule(b.path).register_forward_hook(check(b.key)) for b in blocks]
-    try:
-        with torch.no_grad():
-            teacher(batches.x_train[: batches.batch_size].to(device))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return found
-
-
-def _teacher_digest(teacher) -> str:
-    h = hashlib.sha256()
-    for name, tensor in sorted(teacher.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def _digest(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _finished(plan: Plan, store: BlockStore, comm) -> set[str]:
@@ -237,8 +139,6 @@ class Phase:
 
 
 def _job(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, block: Block, mode: str, estimate: float):
-    from edgemem.distill.blockwise.train import BlockJob
-
     opts = ctx.config.blockwise
     return BlockJob(block, teacher, opts.replacement, plan.final_relu[block.key], plan.batches, opts, mode, estimate, store,
                     plan.fingerprints[block.key], ctx.config.seed, comm.rank, device)
@@ -246,9 +146,6 @@ def _job(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, blo
 
 def _measure(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, todo: list[Block]) -> dict[str, CostEstimate]:
     """Every worker measures its share of the remaining blocks; everyone gets all estimates."""
-    from edgemem.distill.blockwise.activations import measure_cost, measure_machine, measure_prefixes
-    from edgemem.distill.blockwise.train import new_replacement
-
     opts = ctx.config.blockwise
     local = {}
     mine = todo[comm.rank::comm.world]
@@ -269,7 +166,6 @@ def _measure(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device,
 
 
 def _train_blocks(ctx: Context, plan: Plan, store: BlockStore, comm, teacher, device, done: set[str]) -> Phase:
-    from edgemem.distill.blockwise.train import train_block
 
     opts = ctx.config.blockwise
     todo = [b for b in plan.blocks if b.key not in done]
@@ -335,8 +231,6 @@ def _collect(plan: Plan, store: BlockStore, comm, done: set[str]):
 
 
 def _replacements(ctx: Context, plan: Plan, teacher, states: dict | None, keys) -> dict:
-    from edgemem.distill.blockwise.replacements import build_replacement
-    from edgemem.distill.blockwise.train import block_seed
 
     built = {}
     for block in plan.blocks:
@@ -350,10 +244,6 @@ def _replacements(ctx: Context, plan: Plan, teacher, states: dict | None, keys) 
 
 
 def _reassemble(ctx: Context, plan: Plan, teacher, records: dict, states: dict):
-    from edgemem.distill.blockwise.acceptance import AcceptanceRule
-    from edgemem.distill.blockwise.reassemble import decide
-    from edgemem.distill.trainers.base import accuracy
-
     opts, batches = ctx.config.blockwise, ctx.batches(ctx.config.train)
     teacher_accuracy = accuracy(teacher, batches)
     replacements = _replacements(ctx, plan, teacher, states, set(records))
@@ -378,10 +268,6 @@ class Finetune:
 def _finetune(ctx: Context, plan: Plan, comm, teacher, states: dict | None, kept: list[str]):
     """Every worker builds the same student (rank 0 with the trained weights; DDP copies them to the
     others) and fine-tunes it with KD."""
-    from edgemem.distill.blockwise.finetune import ShardedBatches
-    from edgemem.distill.blockwise.reassemble import assemble
-    from edgemem.distill.trainers import METHODS, get_trainer
-    from edgemem.distill.trainers.base import TrainJob
 
     config = ctx.config
     student = assemble(teacher, plan.blocks, kept, _replacements(ctx, plan, teacher, states, set(kept)))
@@ -391,7 +277,7 @@ def _finetune(ctx: Context, plan: Plan, comm, teacher, states: dict | None, kept
         return student.cpu().eval(), Finetune(None, 0.0, None)
     began = time.perf_counter()
     weights = resolve_weights(config, METHOD)
-    fingerprint = _digest({"kept": [plan.fingerprints[k] for k in kept], "train": dataclasses.asdict(config.train),
+    fingerprint = digest({"kept": [plan.fingerprints[k] for k in kept], "train": dataclasses.asdict(config.train),
                            "weights": weights, "workers": comm.world, "seed": config.seed})
     batches = ShardedBatches(ctx.batches(config.train), comm.rank, comm.world)
     job = TrainJob("fine-tune", student, batches, config.train, weights, METHOD, teacher=teacher,
@@ -425,8 +311,6 @@ def _report(ctx: Context, plan: Plan, comm, records: dict, phase: Phase, reassem
 
 def _result(ctx: Context, teacher, teacher_training, student, finetune: Finetune, report: BlockwiseReport,
             started: float) -> DistillResult:
-    from edgemem.distill.checkpoint import atomic_save
-    from edgemem.distill.export import check_parity, export_onnx
 
     config = ctx.config
     teacher = teacher.cpu()
@@ -445,10 +329,5 @@ def _result(ctx: Context, teacher, teacher_training, student, finetune: Finetune
     training = finetune.outcome.summary if finetune.outcome is not None else None
     student_summary = summarize(ctx, "student", student, description, training, onnx_path=str(onnx_path),
                                 checkpoint_path=str(weights_path))
-    result = DistillResult(
-        dataset=ctx.dataset.describe(), method=METHOD, precision=config.precision, teacher=teacher_summary,
-        student=student_summary, budget=budget_verdict(config, student_summary), parity_max_abs_diff=parity,
-        out_dir=str(config.out_dir), report_path=str(config.out_dir / "report.json"), notes=tuple(ctx.notes),
-        config=config.to_dict(), versions=versions(), total_time_s=time.perf_counter() - started, blockwise=report)
-    write_report(result)
-    return result
+    return finish_result(ctx, started, method=METHOD, teacher=teacher_summary, student=student_summary,
+                         parity_max_abs_diff=parity, blockwise=report)

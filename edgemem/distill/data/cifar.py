@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgemem.distill.data import Dataset
+from edgemem.distill.data.dataset import Dataset
 from edgemem.distill.data.common import check_arrays, images_to_nchw, standardize
 from edgemem.errors import DataError
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgemem.distill.data import Dataset
+from edgemem.distill.data.dataset import Dataset
 from edgemem.distill.data.common import check_arrays, standardize
 from edgemem.errors import DataError
 

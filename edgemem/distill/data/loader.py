@@ -7,7 +7,7 @@ from typing import Iterator
 
 import torch
 
-from edgemem.distill.data import Dataset
+from edgemem.distill.data.dataset import Dataset
 from edgemem.distill.data.augment import augment_batch
 
 
