@@ -8,8 +8,9 @@ and the speedup as a ratio of the two, measured in the same run.
 Every measurement is one ``edgemem distill --method blockwise --workers N --json`` command in a
 fresh output folder (so no block is reused), with ``[train] threads = 1`` (one thread per worker;
 N = 2 starts torchrun with gloo), the fine-tune off and the acceptance rule open (every
-replacement kept: only the phase is timed, and a run keeping nothing would be an error). The phase time is the run's own
-``blockwise.phase_time_s``: measuring every block's cost, then training all blocks, until the
+replacement kept: only the phase is timed, and a run keeping nothing would be an error). The
+phase time is the run's own ``blockwise.phase_time_s``: measuring every block's cost, then
+training all blocks, until the
 last worker is done (teacher loading, data loading and process start-up are outside it; the
 command's wall time is printed too). The teacher is trained first for ``--teacher-epochs`` in a
 shared teacher cache, outside every measurement. Runs alternate 1, 2, 1, 2 ... workers over
