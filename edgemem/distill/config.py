@@ -95,7 +95,7 @@ class StudentOptions:
     pool_factor: int | None = None  # force this pooling factor instead of searching the budget
     conv: str | None = None  # force this convolution (part A's names); None = standard / searched
     width: float | None = None  # force this width multiplier
-    red: bool = True  # RED blocks at the moved points
+    red: bool = True  # RED blocks at the moved points (for methods with a RED term: red, red_kd)
     init: str = "auto"  # scratch: fresh weights; teacher: the teacher's weights; auto: teacher when it distils
     stem: str = "auto"  # pooled students: strided | patchify (students/stems.py); auto: patchify
     pool_factors: tuple[int, ...] | None = None  # search space of the budget search (None: the search's defaults,

@@ -8,14 +8,22 @@ default was chosen"): every knob tried one at a time on the CIFAR-10 subset, kep
 from __future__ import annotations
 
 AUTO = "auto"
-POOLED_METHOD = "red_kd"  # students whose resolution was pooled (RED pairs or not)
+POOLED_METHOD = "kd_hint"  # students whose resolution was pooled
 PLAIN_METHOD = "kd"  # every other student (cheap convolutions, width)
-POOLED_STEM = "patchify"  # reads every pixel at the same peak (students/stems.py)
+POOLED_STEM = "strided"  # the stem takes the stride (ReDistill's rule); patchify measured worse
 
 
 def auto_method(pool_factor: int) -> str:
     """The method ``auto`` trains a student of this pooling factor with."""
     return POOLED_METHOD if pool_factor > 1 else PLAIN_METHOD
+
+
+def trains_red(method: str) -> bool:
+    """Whether ``method`` (or what ``auto`` picks for a pooled student) has a RED term: only then do
+    pooled students get RED blocks (an untrained RED block only perturbs the student)."""
+    from edgemem.distill.trainers import METHODS
+
+    return METHODS[POOLED_METHOD if method == AUTO else method].needs_pairs
 
 
 def resolve_init(option: str, distils: bool) -> str:
@@ -28,5 +36,5 @@ def resolve_init(option: str, distils: bool) -> str:
 
 
 def resolve_stem(option: str) -> str:
-    """``auto``: the patchify stem (it matters only for pooled students)."""
+    """``auto``: the strided stem (it matters only for pooled students)."""
     return POOLED_STEM if option == AUTO else option

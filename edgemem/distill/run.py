@@ -29,7 +29,7 @@ from edgemem.distill.blockwise.entry import distill_blockwise
 from edgemem.distill.common import (Context, SilentProgress, check_nothing_to_distill, open_run, prepare_teacher,
                                     run_training, summarize, untrained_teacher, versions, write_report)
 from edgemem.distill.config import DistillConfig
-from edgemem.distill.recipe import resolve_stem
+from edgemem.distill.recipe import resolve_stem, trains_red
 from edgemem.distill.result import DistillResult
 from edgemem.distill.standard import (build_student, export_student, resolve_method, run_standard, run_sweep, student_init,
                                       train_student)
@@ -68,7 +68,7 @@ def choose_spec(ctx: Context) -> StudentSpec | None:
     ctx.progress.note("searching the least aggressive student that fits the budget (before any training)")
     space = {name: getattr(s, name) for name in ("pool_factors", "convs", "widths") if getattr(s, name) is not None}
     found = search_student(untrained_teacher(ctx), ctx.input_shape, config.budget, config.precision,
-                           weights_budget=config.weights_budget, red=s.red, **space)
+                           weights_budget=config.weights_budget, red=s.red and trains_red(config.method), **space)
     spec = replace(found.spec, stem=resolve_stem(s.stem)) if found.spec.pool_factor > 1 else found.spec
     ctx.note(f"budget search picked: {spec.label()}")
     return spec

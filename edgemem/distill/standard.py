@@ -60,6 +60,11 @@ def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: P
     """Derive, train, export, check and analyze one student: (ModelSummary, parity diff, method used)."""
     from edgemem.distill.pairs import stage_pairs  # torch
 
+    if method == AUTO:
+        method = auto_method(spec.pool_factor)
+    if spec.red and spec.pool_factor > 1 and not METHODS[method].needs_pairs:
+        spec = replace(spec, red=False)
+        ctx.note(f"{role}: no RED blocks: method {method} has no RED term to train them")
     student = build_student(ctx, teacher, spec, method)
     init = student_init(ctx.config, method)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]

@@ -8,7 +8,7 @@ import torch
 from edgemem.distill import recipe
 from edgemem.distill.config import config_from_mapping
 from edgemem.distill.data import load_dataset
-from edgemem.distill.run import Context, SilentProgress, build_student, resolve_method, student_init
+from edgemem.distill.run import Context, SilentProgress, build_student, resolve_method, student_init, train_student
 from edgemem.distill.students.spec import StudentSpec
 from edgemem.distill.trainers import METHODS
 from edgemem.distill.zoo import build_model
@@ -39,4 +39,17 @@ def test_defaults_start_distilled_students_from_the_teacher_and_baselines_from_s
     same = [k for k, v in teacher.state_dict().items() if k in distilled.state_dict() and k != "conv1.weight"]
     assert same and all(torch.equal(teacher.state_dict()[k], distilled.state_dict()[k]) for k in same)
     assert not torch.equal(teacher.state_dict()["layers.0.conv1.weight"], baseline.state_dict()["layers.0.conv1.weight"])
-    assert distilled.conv1.kernel_size == (4, 4)  # the patchify stem of x2 from a 3x3 stem
+    assert distilled.conv1.kernel_size == (3, 3) and distilled.conv1.stride == (2, 2)  # the strided stem
+
+
+def test_pooled_students_get_red_blocks_only_from_methods_that_train_them(tmp_path):
+    config = config_from_mapping({"teacher": "resnet-mini", "dataset": "digits", "out": str(tmp_path), "epochs": 1})
+    ctx = Context(config, load_dataset("digits", None, config.data), SilentProgress(), [])
+    teacher = build_model("resnet-mini", in_channels=1)
+    assert recipe.trains_red("red_kd") and not recipe.trains_red("kd") and recipe.trains_red("auto") == \
+        METHODS[recipe.POOLED_METHOD].needs_pairs
+    plain, _, method = train_student(ctx, teacher, StudentSpec(pool_factor=2), "student", "auto", tmp_path / "auto")
+    red, _, _ = train_student(ctx, teacher, StudentSpec(pool_factor=2), "student", "red_kd", tmp_path / "red")
+    assert method == recipe.POOLED_METHOD and plain.spec["red"] is False and red.spec["red"] is True
+    assert red.parameters > plain.parameters == sum(p.numel() for p in teacher.parameters())
+    assert any("no RED blocks" in note for note in ctx.notes)

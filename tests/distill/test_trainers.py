@@ -41,7 +41,8 @@ def test_kd_student_uses_a_frozen_teacher(teacher):
     assert outcome.summary.accuracy > 0.3
 
 
-@pytest.mark.parametrize("method, terms", [("red_kd", {"ce", "kd", "red"}), ("kd_at", {"ce", "kd", "at"}), ("hint", {"ce", "hint"})])
+@pytest.mark.parametrize("method, terms", [("red_kd", {"ce", "kd", "red"}), ("kd_at", {"ce", "kd", "at"}), ("hint", {"ce", "hint"}),
+                                          ("kd_hint", {"ce", "kd", "hint"})])
 def test_feature_losses_train_through_taps(teacher, method, terms):
     # student stem (stride 2) and teacher layer2 (stride 2) both give 4x4 maps
     student = TinyNet(width=8, stem_stride=2)

@@ -39,13 +39,16 @@ METHODS: dict[str, Method] = {
                     "KD mix + attention transfer"),
     "hint": Method("standard", True, False, {"ce_weight": 1.0, "hint_weight": 100.0},
                    "FitNets hints (1x1 regressor, MSE) + CE"),
+    "kd_hint": Method("standard", True, False,
+                      {"ce_weight": 0.1, "kd_weight": 0.9, "hint_weight": 20.0, "temperature": 4.0},
+                      "KD mix + FitNets hints on the stage outputs (the pooled students' default)"),
     "online": Method("online", False, False, {"ce_weight": 1.0, "mutual_weight": 0.1, "temperature": 4.0},
                      "online mutual learning: m cheap students + ensemble head, no pretrained teacher"),
     "blockwise": Method("blockwise", True, False, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0},
                         "parallel blockwise distillation (MSE per block on torchrun workers), then a KD fine-tune under DDP"),
 }
 
-# "auto" resolves at run time: red_kd when the derived student has RED pairs, else kd.
+# "auto" resolves at run time to the recipe's method for the student (edgemem.distill.recipe).
 AUTO = "auto"
 
 # trainer name -> "module:Class" (imported only when used, so this table stays torch-free)
