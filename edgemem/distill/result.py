@@ -113,7 +113,7 @@ class DistillResult:
     def from_json(cls, document: dict, source: str = "report") -> DistillResult:
         """The result a ``to_json`` document describes (the blockwise launcher reads rank 0's report)."""
         derived = ("schema", "budget", "weights_budget", "reduction", "fits")
-        return from_table(cls, {k: v for k, v in document.items() if k not in derived and v is not None}, source)
+        return from_table(cls, {k: v for k, v in document.items() if k not in derived}, source)
 
 
 class ProgressSink(Protocol):
