@@ -97,7 +97,7 @@ class StudentOptions:
     width: float | None = None  # force this width multiplier
     red: bool = True  # RED blocks at the moved points (for methods with a RED term: red, red_kd)
     init: str = "auto"  # scratch: fresh weights; teacher: the teacher's weights; auto: teacher when it distils
-    stem: str = "auto"  # pooled students: strided | patchify (students/stems.py); auto: patchify
+    stem: str = "auto"  # pooled students: strided | patchify (students/stems.py); auto: strided (recipe.resolve_stem)
     pool_factors: tuple[int, ...] | None = None  # search space of the budget search (None: the search's defaults,
     convs: tuple[str, ...] | None = None  # pool 1/2/4/8, convs standard/G(2)/G(4)/B(2)/DW, widths 1/0.75/0.5/0.25)
     widths: tuple[float, ...] | None = None
