@@ -50,6 +50,7 @@ RECIPE = (
     _row("x4-kd_hint5", 4, "kd_hint", TEACHER, {"hint_weight": 5.0}, "KD + hints, weight 5"),
     _row("x4-kd_hint20", 4, "kd_hint", TEACHER, label="KD + hints, weight 20 (default)"),
     _row("x4-kd_hint5-warm1", 4, "kd_hint", TEACHER, {"hint_weight": 5.0, "warmup_epochs": 1}, "  weight 5 + warm-up 1"),
+    _row("x4-kd_hint20-warm1", 4, "kd_hint", TEACHER, {"warmup_epochs": 1}, "  weight 20 + warm-up 1"),
     _row("x4-kd_at_hint5", 4, "kd_at", TEACHER, {"hint_weight": 5.0}, "KD + AT + hints 5"),
     _row("x2-kd-scratch", 2, "kd", SCRATCH, label="KD, fresh weights (the anchor's)"),
     _row("x2-kd-teacher", 2, "kd", TEACHER, label="KD, teacher's weights"),
