@@ -89,3 +89,20 @@ def test_importing_edgemem_is_light():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_lazy_registries_name_real_code():
+    """The tables that name code by string (to keep torch/tvm out of import time) resolve to it."""
+    import importlib
+
+    from edgemem.bench.backends import BACKENDS, get_backend
+    from edgemem.distill.trainers import TRAINERS, get_trainer
+
+    for name in BACKENDS:
+        backend = get_backend(name)
+        assert backend.name == name
+        assert all(callable(getattr(backend, m)) for m in ("probe_modules", "unavailable", "prepare", "interpret"))
+    for name, target in TRAINERS.items():
+        module, _, cls = target.partition(":")
+        assert isinstance(get_trainer(name), type) and get_trainer(name).__name__ == cls
+        importlib.import_module(module)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgemem.bench.backends import Interpretation
+from edgemem.bench.backends.base import Interpretation
 from edgemem.bench.parsers.jetson import jetpack_for, parse_cuda_version, parse_l4t, parse_nvpmodel
 from edgemem.bench.parsers.tegrastats import summarize_tegrastats
 from edgemem.bench.result import BenchResult, DeviceInfo

@@ -93,12 +93,14 @@ def latency_table(r: BenchResult) -> Grid:
                  Col("CV", NUMBER)], title="latency (ms)")
     timed = [(label, stats) for label, stats in (("latency", r.latency), ("GPU compute", r.gpu_compute)) if stats]
     for label, s in timed:
-        grid.add_row(label, str(s.runs or "-"), *(ms(x) for x in (s.median_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.min_ms, s.max_ms)),
+        grid.add_row(label + (" (partial)" if s.partial else ""), str(s.runs or "-"), *(ms(x) for x in (s.median_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.min_ms, s.max_ms)),
                      "-" if s.cv_pct is None else f"{s.cv_pct:.1f}%")
     if not timed:
         grid.add_row("latency", *["-"] * 8)
     grid.caption = "; ".join(f"{label}: {s.source}" + ("" if s.throughput_qps is None else f", {s.throughput_qps:.1f} qps")
                              for label, s in timed) or "not measured"
+    if any(s.partial for _, s in timed):
+        grid.caption += "; partial: the run stopped early, these are the runs measured before it stopped"
     return grid
 
 

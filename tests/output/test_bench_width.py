@@ -79,3 +79,11 @@ def test_history_fits(runs):
     assert in_order(text, "edgemem bench: history", "cnn.onnx on local (tensorrt, fp16)", "over",
                     "cnn.onnx on local (onnxruntime, fp32)", "over", "fits", "change: against the previous")
 
+
+
+def test_partial_latency_is_marked():
+    document = json.loads((FIXTURES / "bench_tensorrt_replay.json").read_text())
+    document["result"]["latency"]["partial"] = True
+    text = fits(lambda out: render_report(device_report(document), out))
+    assert "latency (partial)" in text and "these are the runs measured before it stopped" in " ".join(text.split())
+    assert "GPU compute (partial)" not in text  # only the stats the stop cut short

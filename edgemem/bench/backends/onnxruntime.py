@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgemem.bench.backends import Interpretation, Prepared
+from edgemem.bench.backends.base import Interpretation, Prepared
 from edgemem.bench.backends.worker import interpret_worker
 from edgemem.bench.request import BenchRequest
 from edgemem.errors import UsageError

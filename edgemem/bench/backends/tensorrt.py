@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgemem.bench.backends import Interpretation, Prepared
+from edgemem.bench.backends.base import Interpretation, Prepared
 from edgemem.bench.backends.worker import interpret_worker
 from edgemem.bench.breakdown import process_peak, system_delta
 from edgemem.bench.parsers.trtexec import MetricStats, TrtexecLog, decode_version, parse_export_times, parse_trtexec_log

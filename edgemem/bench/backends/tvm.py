@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from edgemem.bench.backends import Interpretation, Prepared
+from edgemem.bench.backends.base import Interpretation, Prepared
 from edgemem.bench.backends.worker import interpret_worker
 from edgemem.bench.errors import BenchError
 from edgemem.bench.request import BenchRequest

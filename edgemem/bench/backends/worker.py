@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgemem.bench.backends import Interpretation
+from edgemem.bench.backends.base import Interpretation
 from edgemem.bench.breakdown import process_peak, system_delta, worker_parts
 from edgemem.bench.result import MemoryBreakdown
 from edgemem.bench.stats import latency_stats
