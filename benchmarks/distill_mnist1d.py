@@ -161,7 +161,8 @@ def main(argv=None) -> int:
     train = {"threads": args.threads, "batch_size": 128, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4, "nesterov": True,
              "schedule": "cosine"}
     table = {"teacher": "resnet1d", "dataset": "mnist1d", "epochs": args.epochs, "teacher_epochs": args.epochs,
-             "train": train, "teacher_train": train, "data": {"train_size": args.train_size}}
+             "train": train, "teacher_train": train, "data": {"train_size": args.train_size},
+             "student": {"init": "scratch", "stem": "strided"}}  # the reference's students (issue 4's targets)
     seeds = [int(s) for s in args.seeds.split(",")]
     factors = [int(k) for k in args.factors.split(",")]
     started = time.perf_counter()

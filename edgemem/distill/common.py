@@ -112,7 +112,8 @@ def prepare_teacher(ctx: Context):
     return outcome.model.eval(), outcome.summary
 
 
-def run_training(ctx: Context, name, model, teacher, pairs, method, train_cfg, checkpoint_dir: Path, fingerprint: str):
+def run_training(ctx: Context, name, model, teacher, pairs, method, train_cfg, checkpoint_dir: Path, fingerprint: str,
+                 stage_pairs=()):
     """One training phase with the method's trainer, checkpointed per epoch into ``checkpoint_dir``."""
     from edgemem.distill.trainers import get_trainer  # torch
     from edgemem.distill.trainers.base import TrainJob
@@ -121,7 +122,8 @@ def run_training(ctx: Context, name, model, teacher, pairs, method, train_cfg, c
     if not config.resume and (checkpoint_dir / "last.pt").exists():
         ctx.progress.note(f"{name}: starting fresh over the checkpoint in {checkpoint_dir} (use --resume to continue it)")
     job = TrainJob(name, model, ctx.batches(train_cfg), train_cfg, resolve_weights(config, method), method,
-                   teacher=teacher, pairs=list(pairs), checkpoint_dir=checkpoint_dir, resume=config.resume,
+                   teacher=teacher, pairs=list(pairs), stage_pairs=list(stage_pairs), checkpoint_dir=checkpoint_dir,
+                   resume=config.resume,
                    seed=config.seed, fingerprint=fingerprint, progress=ctx.progress,
                    online_students=config.student.online_students)
     outcome = get_trainer(METHODS[method].trainer)(job).fit()

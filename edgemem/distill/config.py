@@ -11,12 +11,13 @@ underscores) plus tables for what has no flag::
     epochs = 24                   # --epochs (students); teacher_epochs for the teacher
     sweep = "k=1,2,4,8"           # --sweep (or a list: sweep = [1, 2, 4, 8])
     [train]         batch_size, lr, momentum, weight_decay, nesterov, schedule, milestones, gamma, threads,
-                    divergence_factor, eval_batch_size, device
+                    divergence_factor, eval_batch_size, device, autocast
     [teacher_train] the same keys for the teacher's own training
-    [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight
-    [student]       pool_factor, conv, width, red, init, pool_factors, convs, widths, online_students
+    [loss]          ce_weight, kd_weight, temperature, at_weight, at_reference_positions, hint_weight, red_weight, mutual_weight,
+                    label_smoothing, warmup_epochs
+    [student]       pool_factor, conv, width, red, init, stem, pool_factors, convs, widths, online_students
     [data]          train_size, test_size, augment, image_size, split_seed
-    [blockwise]     method "blockwise": workers, blocks, replacement, epochs, batch_size, lr, lr_decay, threshold,
+    [blockwise]     method "blockwise": workers, blocks, replacement, epochs, batch_size, lr, lr_decay, threshold, max_error, max_block_drop,
                     activations, scheduler, profile_steps, finetune, max_restarts, timeout_s (blockwise/options.py)
     [denoise]       task = "denoise" (--task): schedule, Adam, EMA, loss weights, sampling (denoise/options.py)
 
@@ -45,7 +46,9 @@ from edgemem.errors import ConfigError
 from edgemem.toml_tables import NOT_IN_TOML, Size, from_table, key, read_toml, to_table, toml_fields, toml_key, write_toml
 
 SCHEDULES = ("cosine", "step", "constant")
-INITS = ("scratch", "teacher")
+AUTOCASTS = ("none", "bf16")
+INITS = ("auto", "scratch", "teacher")  # auto: edgemem.distill.recipe.resolve_init (--task denoise: scratch)
+STEMS = ("auto", "strided", "patchify", "patchify_sampled")  # students/stems.py (this module imports no torch); auto: recipe.resolve_stem
 TASKS = ("classify", "denoise")  # denoise: a DDPM noise predictor (edgemem.distill.denoise)
 SWEEP_KEYS = {"k": "pool_factor", "pool_factor": "pool_factor", "width": "width"}
 
@@ -71,6 +74,7 @@ class TrainConfig:
     divergence_factor: float = 100.0  # an epoch loss above this x the first epoch's is divergence
     eval_batch_size: int = 512
     device: str = "auto"  # auto (CUDA when available, else CPU) | cpu | cuda | cuda:N
+    autocast: str = "none"  # none | bf16: bfloat16 autocast in training steps (evaluation stays fp32)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class LossWeights:
     hint_weight: float | None = None
     red_weight: float | None = None
     mutual_weight: float | None = None
+    label_smoothing: float | None = None  # CE targets smoothed by this (0 = none)
+    warmup_epochs: int | None = None  # first epochs train the feature terms (RED, AT, hints) alone
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,9 @@ class StudentOptions:
     pool_factor: int | None = None  # force this pooling factor instead of searching the budget
     conv: str | None = None  # force this convolution (part A's names); None = standard / searched
     width: float | None = None  # force this width multiplier
-    red: bool = True  # RED blocks at the moved points
-    init: str = "scratch"  # scratch: fresh weights; teacher: start from the teacher's weights
+    red: bool = True  # RED blocks at the moved points (for methods with a RED term: red, red_kd)
+    init: str = "auto"  # scratch: fresh weights; teacher: the teacher's weights; auto: teacher when it distils
+    stem: str = "auto"  # pooled students: strided | patchify (students/stems.py); auto: strided (recipe.resolve_stem)
     pool_factors: tuple[int, ...] | None = None  # search space of the budget search (None: the search's defaults,
     convs: tuple[str, ...] | None = None  # pool 1/2/4/8, convs standard/G(2)/G(4)/B(2)/DW, widths 1/0.75/0.5/0.25)
     widths: tuple[float, ...] | None = None
@@ -127,6 +134,8 @@ class DistillConfig:
     seed: int = 0
     resume: bool = False
     json: bool = False
+    verify_on: str | None = None  # run edgemem verify on the student there (local or an SSH host)
+    verify_backend: str = "onnxruntime"
     train: TrainConfig = field(default_factory=TrainConfig)
     teacher_train: TrainConfig = field(default_factory=TrainConfig)
     loss: LossWeights = field(default_factory=LossWeights)
@@ -249,6 +258,7 @@ def validate(config: DistillConfig) -> DistillConfig:
     _validate_loss(config.loss)
     s = config.student
     need(s.init in INITS, f"[student] init {s.init!r}: choose {', '.join(INITS)}")
+    need(s.stem in STEMS, f"[student] stem {s.stem!r}: choose {', '.join(STEMS)}")
     need(s.pool_factor is None or s.pool_factor >= 1, "[student] pool_factor must be >= 1")
     need(s.width is None or s.width > 0, "[student] width must be positive")
     need(s.pool_factors is None or (all(k >= 1 for k in s.pool_factors) and bool(s.pool_factors)),
@@ -276,6 +286,7 @@ def _validate_train(t: TrainConfig, name: str) -> None:
         (all(m >= 1 for m in t.milestones), "milestones must be epochs >= 1"), (0 < t.gamma <= 1, "gamma must be in (0, 1]"),
         (t.threads >= 0, "threads must be >= 0"), (t.divergence_factor > 1, "divergence_factor must be > 1"),
         (t.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
+        (t.autocast in AUTOCASTS, f"autocast {t.autocast!r}: choose {', '.join(AUTOCASTS)}"),
         (re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", t.device) is not None, f"device {t.device!r}: use auto, cpu, cuda or cuda:N"),
     ]
     for ok, message in checks:
@@ -290,6 +301,8 @@ def _validate_loss(w: LossWeights) -> None:
             continue
         if f.name in ("temperature", "at_reference_positions") and value <= 0:
             raise ConfigError(f"[loss] {f.name} must be positive")
+        if f.name == "label_smoothing" and value >= 1:
+            raise ConfigError("[loss] label_smoothing must be below 1")
         if value < 0:
             raise ConfigError(f"[loss] {f.name} must be >= 0")
 
@@ -297,7 +310,7 @@ def _validate_loss(w: LossWeights) -> None:
 def resolve_weights(config: DistillConfig, method: str) -> dict[str, float]:
     """The method's default weights with ``[loss]`` overrides applied; every weight named, 0 when unused."""
     weights = {"ce_weight": 0.0, "kd_weight": 0.0, "temperature": 4.0, "at_weight": 0.0, "at_reference_positions": 1024,
-               "hint_weight": 0.0, "red_weight": 0.0, "mutual_weight": 0.0}
+               "hint_weight": 0.0, "red_weight": 0.0, "mutual_weight": 0.0, "label_smoothing": 0.0, "warmup_epochs": 0}
     weights.update(METHODS[method].weights)
     weights.update({k: v for k, v in dataclasses.asdict(config.loss).items() if v is not None})
     return weights

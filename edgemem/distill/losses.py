@@ -9,9 +9,16 @@
 * ``at`` (``at_weight``): attention transfer, p = 2: ``A(f) = normalise_L2(mean_c f^2)`` over
   positions, term ``sum_i (P_i / at_reference_positions) mean_{b,p} (A_s - A_t)^2``. The factor
   P_i/1024 (P_i = positions of pair i) undoes the 1/P scale of the L2-normalised maps, so
-  beta = 1e3 calibrated on 32x32 maps does not swamp training on small maps.
-* ``hint`` (``hint_weight``): FitNets, mean over pairs of ``MSE(r(f_s), f_t)`` with a learned 1x1
-  regressor r (identity when channels match).
+  beta = 1e3 calibrated on 32x32 maps does not swamp training on small maps. A teacher map at a
+  higher resolution than the student's (a pooled student's stage) is average-pooled to the
+  student's resolution before normalising (``mean_c f^2`` is an energy: pooling keeps its sum).
+* ``hint`` (``hint_weight``): FitNets, mean over pairs of ``MSE(r(f_s), pool(f_t))`` with a learned
+  1x1 regressor r (identity when channels match) and the teacher feature average-pooled to the
+  student's resolution when it is larger.
+
+AT and hints use the *stage* pairs when the trainer gives them (the same stage outputs of teacher
+and student, ``edgemem.distill.pairs``), else the RED pairs. ``label_smoothing`` (a weight-table
+entry, default 0) smooths the CE targets.
 * ``red`` (``red_weight``): ReDistill, mean over pairs of ``mean_b [1 - cos(a(s), a(t))]`` with
   ``a(x)`` the channel-mean map (channel-count agnostic); ``s`` is the RED block's output.
 * ``mutual`` (``mutual_weight``): online mutual learning, ``sum_j T^2 KL(softmax(z_t/T) || softmax(z_j/T))``
@@ -37,10 +44,12 @@ class LossInputs:
     teacher_features: list[torch.Tensor] = field(default_factory=list)
     regressors: list[Callable] | None = None  # hint: one per pair (None = identity)
     peer_logits: list[torch.Tensor] = field(default_factory=list)  # online: the student branches
+    stage_student: list[torch.Tensor] = field(default_factory=list)  # AT / hint pairs (else the RED pairs above)
+    stage_teacher: list[torch.Tensor] = field(default_factory=list)
 
 
-def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(logits, targets)
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
 
 
 def kd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -50,22 +59,38 @@ def kd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: 
     return F.kl_div(log_s, log_t, reduction="batchmean", log_target=True) * temperature**2
 
 
-def attention_map(feature: torch.Tensor) -> torch.Tensor:
-    """p = 2 attention: mean over channels of f^2, flattened over positions, L2-normalised (B x P)."""
-    return F.normalize(feature.pow(2).mean(dim=1).flatten(1), dim=1)
+def attention_map(feature: torch.Tensor, size: tuple[int, ...] | None = None) -> torch.Tensor:
+    """p = 2 attention: mean over channels of f^2 (average-pooled to ``size`` when given and
+    smaller), flattened over positions, L2-normalised (B x P)."""
+    energy = feature.pow(2).mean(dim=1, keepdim=True)
+    if size is not None and tuple(energy.shape[2:]) != tuple(size):
+        energy = pool_to(energy, size)
+    return F.normalize(energy.flatten(1), dim=1)
+
+
+def pool_to(feature: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
+    """Average-pool ``feature`` (B x C x spatial) to the smaller spatial ``size`` by integer factors."""
+    have = tuple(feature.shape[2:])
+    factors = [h // s if s and h % s == 0 else 0 for h, s in zip(have, size)]
+    if len(have) != len(size) or not all(factors):
+        raise ValueError(f"cannot pool a feature of size {have} to {tuple(size)}: the sizes must divide")
+    pool = F.avg_pool1d if len(have) == 1 else F.avg_pool2d
+    return pool(feature, tuple(factors))
 
 
 def attention_transfer(student: torch.Tensor, teacher: torch.Tensor, reference_positions: int = 1024) -> torch.Tensor:
-    """(P / reference_positions) * mean over batch and positions of (A_s - A_t)^2."""
-    _same_positions(student, teacher, "attention transfer")
-    a_s, a_t = attention_map(student), attention_map(teacher)
+    """(P / reference_positions) * mean over batch and positions of (A_s - A_t)^2 (P: the student's positions)."""
+    _same_batch(student, teacher, "attention transfer")
+    a_s, a_t = attention_map(student), attention_map(teacher, tuple(student.shape[2:]))
     return (a_s.shape[1] / reference_positions) * (a_s - a_t).pow(2).mean()
 
 
 def hint(student: torch.Tensor, teacher: torch.Tensor, regressor: Callable | None = None) -> torch.Tensor:
-    """FitNets hint: MSE between the regressed student feature and the teacher feature."""
-    _same_positions(student, teacher, "hint")
+    """FitNets hint: MSE between the regressed student feature and the (pooled) teacher feature."""
+    _same_batch(student, teacher, "hint")
     projected = regressor(student) if regressor is not None else student
+    if tuple(teacher.shape[2:]) != tuple(student.shape[2:]):
+        teacher = pool_to(teacher, tuple(student.shape[2:]))
     return F.mse_loss(projected, teacher)
 
 
@@ -84,6 +109,17 @@ def mutual(peer_logits: list[torch.Tensor], ensemble_logits: torch.Tensor, tempe
     return torch.stack([kd(z, ensemble_logits, temperature) for z in peer_logits]).sum()
 
 
+def _same_batch(student: torch.Tensor, teacher: torch.Tensor, what: str) -> None:
+    if student.shape[0] != teacher.shape[0] or student.dim() != teacher.dim():
+        raise ValueError(f"{what} pairs need features of the same batch and rank: "
+                         f"student {tuple(student.shape)} vs teacher {tuple(teacher.shape)}")
+    try:
+        pool_to(teacher[:1, :1], tuple(student.shape[2:]))
+    except ValueError:
+        raise ValueError(f"{what} pairs need the teacher's spatial size to be the student's times an integer: "
+                         f"student {tuple(student.shape)} vs teacher {tuple(teacher.shape)}") from None
+
+
 def _same_positions(student: torch.Tensor, teacher: torch.Tensor, what: str) -> None:
     if student.shape[0] != teacher.shape[0] or student.shape[2:] != teacher.shape[2:]:
         raise ValueError(f"{what} pairs need features of the same batch and spatial size: "
@@ -93,9 +129,10 @@ def _same_positions(student: torch.Tensor, teacher: torch.Tensor, what: str) -> 
 # ---- the table: name -> (weight name, term(inputs, weights)) --------------------------------
 
 def _ce_term(x: LossInputs, w: dict) -> torch.Tensor:
-    total = cross_entropy(x.logits, x.targets)
+    smoothing = float(w.get("label_smoothing", 0.0))
+    total = cross_entropy(x.logits, x.targets, smoothing)
     for peer in x.peer_logits:
-        total = total + cross_entropy(peer, x.targets)
+        total = total + cross_entropy(peer, x.targets, smoothing)
     return total
 
 
@@ -105,19 +142,22 @@ def _kd_term(x: LossInputs, w: dict) -> torch.Tensor:
     return kd(x.logits, x.teacher_logits, w["temperature"])
 
 
-def _pairs(x: LossInputs, what: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    if not x.student_features or len(x.student_features) != len(x.teacher_features):
-        raise ValueError(f"{what} needs feature pairs (got {len(x.student_features)} student, {len(x.teacher_features)} teacher)")
-    return list(zip(x.student_features, x.teacher_features))
+def _pairs(x: LossInputs, what: str, stage: bool = False) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    student, teacher = (x.stage_student, x.stage_teacher) if stage and x.stage_student else (x.student_features, x.teacher_features)
+    if not student or len(student) != len(teacher):
+        raise ValueError(f"{what} needs feature pairs (got {len(student)} student, {len(teacher)} teacher)")
+    return list(zip(student, teacher))
 
 
 def _at_term(x: LossInputs, w: dict) -> torch.Tensor:
-    return torch.stack([attention_transfer(s, t, int(w["at_reference_positions"])) for s, t in _pairs(x, "at_weight")]).sum()
+    pairs = _pairs(x, "at_weight", stage=True)
+    return torch.stack([attention_transfer(s, t, int(w["at_reference_positions"])) for s, t in pairs]).sum()
 
 
 def _hint_term(x: LossInputs, w: dict) -> torch.Tensor:
-    regressors = x.regressors or [None] * len(x.student_features)
-    return torch.stack([hint(s, t, r) for (s, t), r in zip(_pairs(x, "hint_weight"), regressors)]).mean()
+    pairs = _pairs(x, "hint_weight", stage=True)
+    regressors = x.regressors or [None] * len(pairs)
+    return torch.stack([hint(s, t, r) for (s, t), r in zip(pairs, regressors)]).mean()
 
 
 def _red_term(x: LossInputs, w: dict) -> torch.Tensor:

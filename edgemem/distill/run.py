@@ -25,20 +25,24 @@ back only as data (``ModelMemory.budget``).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from edgemem.distill.blockwise.entry import distill_blockwise
 from edgemem.distill.common import (Context, SilentProgress, check_nothing_to_distill, open_run, prepare_teacher,
                                     run_training, summarize, untrained_teacher, versions, write_report)
 from edgemem.distill.config import DistillConfig
+from edgemem.distill.recipe import resolve_stem, trains_red
 from edgemem.distill.result import DistillResult
-from edgemem.distill.standard import build_student, export_student, resolve_method, run_standard, run_sweep, train_student
+from edgemem.distill.standard import (build_student, export_student, resolve_method, run_standard, run_sweep, student_init,
+                                      train_student)
 from edgemem.distill.students.spec import StudentSpec
 
 BLOCKWISE = "blockwise"
 DENOISE = "denoise"
 
 __all__ = ["distill", "choose_spec", "Context", "SilentProgress", "prepare_teacher", "run_training", "summarize",
-           "versions", "write_report", "build_student", "export_student", "resolve_method", "run_sweep", "train_student"]
+           "versions", "write_report", "build_student", "export_student", "resolve_method", "run_sweep", "train_student",
+           "student_init"]
 
 
 def distill(config: DistillConfig, progress=None) -> DistillResult | None:
@@ -63,7 +67,7 @@ def choose_spec(ctx: Context) -> StudentSpec | None:
     """The StudentSpec to train: forced by [student], else the budget search's pick, else None (sweep only)."""
     s, config = ctx.config.student, ctx.config
     if s.forced:
-        return StudentSpec(s.pool_factor or 1, s.conv or "standard", s.width or 1.0, s.red)
+        return StudentSpec(s.pool_factor or 1, s.conv or "standard", s.width or 1.0, s.red, resolve_stem(s.stem))
     if config.budget is None:
         return None
     from edgemem.distill.students.search import search_student  # torch
@@ -72,8 +76,9 @@ def choose_spec(ctx: Context) -> StudentSpec | None:
     space = {name: getattr(s, name) for name in ("pool_factors", "convs", "widths") if getattr(s, name) is not None}
     from edgemem.distill.students.arch import student_source
 
-    base = student_source(config, None, ctx.dataset.num_classes, ctx.dataset.in_channels, trained_ok=False)
+    base = student_source(config, None, ctx.dataset.num_classes, ctx.dataset.in_channels)
     found = search_student(base or untrained_teacher(ctx), ctx.input_shape, config.budget, config.precision,
-                           weights_budget=config.weights_budget, red=s.red, **space)
-    ctx.note(f"budget search picked: {found.spec.label()}")
-    return found.spec
+                           weights_budget=config.weights_budget, red=s.red and trains_red(config.method), **space)
+    spec = replace(found.spec, stem=resolve_stem(s.stem)) if found.spec.pool_factor > 1 else found.spec
+    ctx.note(f"budget search picked: {spec.label()}")
+    return spec

@@ -15,6 +15,7 @@ from pathlib import Path
 from edgemem.distill.common import (Context, digest, finish_result, prepare_teacher, run_training, summarize,
                                     teacher_fingerprint, teacher_needed)
 from edgemem.distill.config import resolve_weights
+from edgemem.distill.recipe import auto_method, resolve_init, resolve_stem
 from edgemem.distill.result import DistillResult, ModelSummary
 from edgemem.distill.students.spec import StudentSpec
 from edgemem.distill.trainers import AUTO, METHODS
@@ -38,9 +39,10 @@ def run_standard(ctx: Context, spec: StudentSpec | None, started: float) -> Dist
                          sweep=sweep, parity_max_abs_diff=parity)
 
 
-def build_student(ctx: Context, teacher, spec):
-    """Derive the student; fresh weights of the teacher's architecture unless init = "teacher" ([student]
-    arch: fresh weights of that architecture, students/arch.py)."""
+def build_student(ctx: Context, teacher, spec, method: str = AUTO):
+    """Derive the student from the teacher's weights or fresh ones ([student] init; auto: the
+    teacher's when ``method`` distils from it); [student] arch: fresh weights of that architecture
+    (students/arch.py)."""
     from edgemem.distill.students.arch import student_source, with_cross_pairs  # torch
     from edgemem.distill.students.derive import derive_student
     from edgemem.distill.teacher import load_teacher
@@ -48,7 +50,8 @@ def build_student(ctx: Context, teacher, spec):
 
     config = ctx.config
     seed_everything(config.seed)
-    source = student_source(config, teacher, ctx.dataset.num_classes, ctx.dataset.in_channels)
+    trained = teacher if student_init(config, method) == "teacher" else None
+    source = student_source(config, trained, ctx.dataset.num_classes, ctx.dataset.in_channels)
     if source is None:
         source = load_teacher(config.teacher, ctx.dataset.num_classes, ctx.dataset.in_channels, None)
     return with_cross_pairs(derive_student(source, spec, ctx.input_shape), config, teacher, ctx.input_shape)
@@ -56,26 +59,48 @@ def build_student(ctx: Context, teacher, spec):
 
 def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: Path, description: str | None = None):
     """Derive, train, export, check and analyze one student: (ModelSummary, parity diff, method used)."""
-    student = build_student(ctx, teacher, spec)
+    from edgemem.distill.pairs import stage_pairs  # torch
+
+    requested = method
+    if method == AUTO:
+        method = auto_method(spec.pool_factor)
+    if spec.red and spec.pool_factor > 1 and not METHODS[method].needs_pairs:
+        spec = replace(spec, red=False)
+        ctx.note(f"{role}: no RED blocks: method {method} has no RED term to train them")
+    student = build_student(ctx, teacher, spec, method)
+    init = "scratch" if ctx.config.student.arch else student_init(ctx.config, method)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
-    method = student.method if method == AUTO and student.method and pairs else resolve_method(method, pairs, role)
+    if requested == AUTO and student.method and pairs:
+        method = student.method  # the family's own method: token_kd for pooled ViT students
+    else:
+        method = resolve_method(method, pairs, role, spec.pool_factor)
+    weights = resolve_weights(ctx.config, method)
+    uses_stages = METHODS[method].trainer == "standard" and (weights.get("at_weight") or weights.get("hint_weight"))
+    stages = stage_pairs(teacher, student.model, ctx.input_shape) if uses_stages else []
     job_teacher = teacher if METHODS[method].needs_teacher else None
     fingerprint = digest({"teacher": teacher_fingerprint(ctx.config), "teacher_weights": ctx.config.teacher_weights,
                           "spec": dataclasses.asdict(spec), "method": method, "weights": resolve_weights(ctx.config, method),
-                          "train": dataclasses.asdict(ctx.config.train), "init": ctx.config.student.init,
+                          "train": dataclasses.asdict(ctx.config.train), "init": init,
                           "online_students": ctx.config.student.online_students})
-    outcome = run_training(ctx, role, student.model, job_teacher, pairs, method, ctx.config.train, folder / "checkpoint", fingerprint)
+    outcome = run_training(ctx, role, student.model, job_teacher, pairs, method, ctx.config.train, folder / "checkpoint", fingerprint,
+                           stages)
     summary, parity = export_student(ctx, outcome, spec, role, folder, description or student.description or spec.label())
     return summary, parity, method
 
 
-def resolve_method(method: str, pairs: list, role: str = "student") -> str:
-    """``auto`` -> red_kd with RED pairs, else kd; a method that needs pairs on a student without any is an error."""
+def student_init(config, method: str) -> str:
+    """"teacher" or "scratch": [student] init, with auto resolved for ``method`` (recipe.resolve_init)."""
+    return resolve_init(config.student.init, method == AUTO or METHODS[method].needs_teacher)
+
+
+def resolve_method(method: str, pairs: list, role: str = "student", pool_factor: int | None = None) -> str:
+    """``auto`` -> the recipe's method for the student (recipe.auto_method; without a pool factor:
+    pooled when it has RED pairs); a method that needs RED pairs on a student without any is an error."""
     if method == AUTO:
-        return "red_kd" if pairs else "kd"
+        return auto_method(pool_factor if pool_factor is not None else (2 if pairs else 1))
     if METHODS[method].needs_pairs and not pairs:
-        raise ConfigError(f"{role}: method {method!r} needs feature pairs, and this student has none "
-                          "(RED pairs come from pooling factors k > 1)", hint="use method kd or auto")
+        raise ConfigError(f"{role}: method {method!r} needs RED pairs, and this student has none "
+                          "(RED pairs come from pooling factors k > 1)", hint="use method kd, kd_at or auto")
     return method
 
 
@@ -98,7 +123,7 @@ def export_student(ctx: Context, outcome, spec, role: str, folder: Path, descrip
 def run_sweep(ctx: Context, teacher, spec, trained: ModelSummary | None = None):
     """One student per sweep value (pool factor k or width), trained with the run's method; the
     member equal to the main student reuses it."""
-    base = spec or StudentSpec(red=ctx.config.student.red)
+    base = spec or StudentSpec(red=ctx.config.student.red, stem=resolve_stem(ctx.config.student.stem))
     for value in ctx.config.sweep:
         member = replace(base, **{ctx.config.sweep_key: value})
         label = f"k={value}" if ctx.config.sweep_key == "pool_factor" else f"width={value:g}"
@@ -115,4 +140,4 @@ def run_sweep(ctx: Context, teacher, spec, trained: ModelSummary | None = None):
         yield replace(summary, role="sweep")
 
 
-__all__ = ["run_standard", "build_student", "train_student", "resolve_method", "export_student", "run_sweep"]
+__all__ = ["run_standard", "build_student", "train_student", "student_init", "resolve_method", "export_student", "run_sweep"]

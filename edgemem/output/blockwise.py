@@ -129,15 +129,17 @@ def render_blockwise_report(report: BlockwiseReport, out: Output) -> None:
 
 
 def blocks_report_table(report: BlockwiseReport) -> Grid:
-    """What each replacement costs and how well it does, and whether the reassembly kept it."""
-    grid = Grid([Col("block", NAME), Col("params", NUMBER), Col("MSE", NUMBER), Col("eval MSE", NUMBER),
+    """What each replacement costs and how well it does, and whether the acceptance rule kept it and why."""
+    grid = Grid([Col("block", NAME), Col("params", NUMBER), Col("MSE", NUMBER), Col("error", NUMBER),
                  Col("alone", NUMBER), Col("decision", PROSE), Col("student", NUMBER)],
                 title=f"blockwise: {report.granularity} blocks -> {report.replacement}",
-                caption="params: replacement/teacher block; MSE: last epoch; alone: accuracy with only this block "
-                        "replaced; student: the student's accuracy when the reassembly (reverse order) decided on this block")
+                caption="params: replacement/teacher block; MSE: last epoch/evaluation split; error: evaluation MSE / "
+                        "mean square of the block's output; alone: accuracy with only this block replaced; decision: "
+                        "the acceptance rule (error, alone, student) and why; student: the student's accuracy when the "
+                        "reassembly (reverse order) decided on this block")
     for b in report.blocks:
-        grid.add_row(b.key, f"{b.replacement_parameters:,}/{b.teacher_parameters:,}", f"{b.train_loss:.3g}",
-                     f"{b.eval_loss:.3g}", percent(b.spliced_accuracy), _decision(b), percent(b.accuracy_after))
+        grid.add_row(b.key, f"{b.replacement_parameters:,}/{b.teacher_parameters:,}", f"{b.train_loss:.3g}/{b.eval_loss:.3g}",
+                     f"{b.relative_error:.3g}", percent(b.spliced_accuracy), _decision(b), percent(b.accuracy_after))
     return grid
 
 
@@ -163,13 +165,16 @@ def summary_lines(report: BlockwiseReport) -> list[Text]:
                           f"cost {report.serial_cost_s:.1f} s"))
         lines.append(Text(f"predicted makespan {report.predicted_makespan_s:.1f} s (round robin "
                           f"{report.round_robin_makespan_s:.1f} s); profiling {report.profile_time_s:.1f} s"))
+    if report.skipped:
+        lines.append(Text(f"left as the teacher's (no smaller replacement): {'; '.join(report.skipped)}"))
     if report.reused_blocks:
         lines.append(Text(f"{report.reused_blocks} block(s) finished by an earlier run were reused, not retrained"))
     finetuned = "" if report.finetuned_accuracy is None else \
         f", after the KD fine-tune {percent(report.finetuned_accuracy)} ({report.finetune_time_s:.1f} s)"
     lines.append(Text(f"accuracy: teacher {percent(report.teacher_accuracy)}, reassembled {percent(report.reassembled_accuracy)} "
-                      f"with {report.kept_blocks}/{len(report.blocks)} replacements kept (threshold "
-                      f"{report.threshold * 100:.1f} points){finetuned}"))
+                      f"with {report.kept_blocks}/{len(report.blocks)} replacements kept (rule: block error <= "
+                      f"{report.max_error:g}, alone <= {report.max_block_drop * 100:.1f} points, student <= "
+                      f"{report.threshold * 100:.1f} points below the teacher){finetuned}"))
     return lines
 
 
@@ -182,4 +187,5 @@ def _time(b: BlockRecord) -> str:
 def _decision(b: BlockRecord) -> Text:
     if b.kept is None:
         return Text("-")
-    return Text("kept", style="green") if b.kept else Text("dropped", style="red")
+    text = Text("kept", style="green") if b.kept else Text("dropped", style="red")
+    return text + Text(f" ({b.reason})") if b.reason else text

@@ -68,7 +68,7 @@ def test_bad_flag_values_are_usage_errors(tmp_path, weights, args, message):
 
 def test_one_worker_run_prints_the_block_table_and_exits_3_over_budget(tmp_path, weights, one_thread):
     result = invoke(tmp_path, weights, "--blocks", "residual", "--budget", "1KiB", "--epochs", "1",
-                    toml="[blockwise]\nepochs = 1\nthreshold = 1.0\n")
+                    toml="[blockwise]\nepochs = 1\nthreshold = 1.0\nmax_error = 1e9\nmax_block_drop = 1.0\n")
     assert result.exit_code == 3, result.output
     out = result.stdout
     assert "blockwise: residual blocks -> separable" in out and "does NOT fit" in out
@@ -76,7 +76,7 @@ def test_one_worker_run_prints_the_block_table_and_exits_3_over_budget(tmp_path,
     assert "kept" in out and "speedup" in out and "after the KD fine-tune" in out
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["method"] == "blockwise" and report["fits"] is False
-    assert report["blockwise"]["kept_blocks"] == 3  # threshold 1.0 keeps every replacement
+    assert report["blockwise"]["kept_blocks"] == 3  # a rule of 1e9 / 1.0 / 1.0 keeps every replacement
     assert (tmp_path / "out" / "student.onnx").is_file() and report["parity_max_abs_diff"] <= 1e-4
     assert report["student"]["parameters"] < report["teacher"]["parameters"]
     assert torch.load(tmp_path / "out" / "student.pt", weights_only=True)["blockwise"]["kept"] == ["layers.0", "layers.1", "layers.2"]
@@ -131,7 +131,7 @@ def test_library_distill_runs_blockwise_for_method_blockwise(tmp_path, weights, 
     config = config_from_mapping({"method": "blockwise", "teacher": "resnet-mini", "teacher_weights": str(weights / "mini.pt"),
                                   "dataset": "digits", "out": str(tmp_path / "lib"), "blocks": "residual",
                                   "train": {"threads": 1}, "data": {"train_size": 150, "test_size": 60},
-                                  "blockwise": {"epochs": 1, "finetune": False, "scheduler": "round_robin"}})
+                                  "blockwise": {"epochs": 1, "finetune": False, "scheduler": "round_robin", "max_error": 10.0}})
     torch.set_num_threads(2)
     result = distill(config)
     report = result.blockwise
@@ -140,3 +140,30 @@ def test_library_distill_runs_blockwise_for_method_blockwise(tmp_path, weights, 
     assert report.finetuned_accuracy is None and result.student.training is None
     assert result.student.accuracy == pytest.approx(report.reassembled_accuracy)
     assert torch.get_num_threads() == 2  # one thread while it ran, then the caller's setting again
+
+
+def test_a_run_that_keeps_nothing_is_an_error_naming_each_reason(tmp_path, weights, one_thread):
+    result = invoke(tmp_path, weights, "--blocks", "residual", "--epochs", "1",
+                    toml="[blockwise]\nepochs = 1\nmax_error = 1e-6\n")
+    assert result.exit_code == 1, result.output
+    line = error_line(result)
+    assert "blockwise kept none of the 3 replacements, so the student would be resnet-mini itself" in line
+    assert "002-layers.2: error" in line and ">1e-06" in line
+    assert "dropped, error" in result.stderr  # every block's reason is listed before the error
+    assert not (tmp_path / "out" / "student.onnx").exists()
+
+
+@pytest.mark.slow
+def test_readme_blockwise_example_gives_a_student_at_least_2x_smaller(tmp_path, one_thread):
+    """The README's blockwise command (digits, resnet-mini), with a trained teacher: the kept
+    separable replacements make the weights at least 2x smaller, and accuracy holds."""
+    result = runner.invoke(app, ["distill", "--method", "blockwise", "--teacher", "resnet-mini", "--dataset", "digits",
+                                 "--epochs", "5", "--out", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    teacher, student = report["teacher"], report["student"]
+    assert teacher["weights_bytes"] >= 2 * student["weights_bytes"], (teacher["weights_bytes"], student["weights_bytes"])
+    assert student["accuracy"] >= teacher["accuracy"] - 0.03
+    blocks = report["blockwise"]["blocks"]
+    assert all(b["replacement_parameters"] < b["teacher_parameters"] for b in blocks)
+    assert all(b["reason"] for b in blocks) and report["blockwise"]["skipped"]

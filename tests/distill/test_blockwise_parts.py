@@ -17,8 +17,9 @@ from edgemem.distill.blockwise.comm import LocalComm, restart_count, under_torch
 from edgemem.distill.blockwise.finetune import ShardedBatches
 from edgemem.distill.blockwise.launch import torchrun_argv, worker_environment
 from edgemem.distill.blockwise.options import BlockwiseOptions
-from edgemem.distill.blockwise.reassemble import assemble, reassemble
-from edgemem.distill.blockwise.replacements import SeparablePair, build_replacement, parameter_count
+from edgemem.distill.blockwise.acceptance import AcceptanceRule, screen
+from edgemem.distill.blockwise.reassemble import assemble, decide, reassemble
+from edgemem.distill.blockwise.replacements import SeparablePair, build_replacement, parameter_count, smaller_replacements
 from edgemem.distill.blockwise.result import CostEstimate
 from edgemem.distill.blockwise.store import BlockStore
 from edgemem.distill.blockwise.train import BlockJob, train_block
@@ -208,6 +209,16 @@ def test_a_killed_block_continues_from_its_last_epoch_to_the_same_weights(mini, 
 
 # ---- reassembly --------------------------------------------------------------------------------
 
+class Rec:
+    """The fields of a BlockRecord the acceptance rule reads."""
+
+    def __init__(self, relative_error=0.1, spliced_accuracy=0.9):
+        self.relative_error, self.spliced_accuracy = relative_error, spliced_accuracy
+
+    def decided(self, kept, accuracy, reason):
+        return (kept, accuracy, reason)
+
+
 def test_reassembly_goes_in_reverse_order_and_keeps_while_accuracy_holds(mini):
     blocks = find_blocks(mini, (1, 1, 8, 8), "conv")[-3:]
     replacements = {b.key: build_replacement("separable", mini, b, False, seed=0) for b in blocks}
@@ -219,14 +230,55 @@ def test_reassembly_goes_in_reverse_order_and_keeps_while_accuracy_holds(mini):
         seen.append(swapped)
         return 0.9 - sum(drop[k] for k in swapped)
 
-    student, decisions, final = reassemble(mini, blocks, replacements, evaluate, teacher_accuracy=0.9, threshold=0.05)
+    rule = AcceptanceRule(max_error=0.5, max_block_drop=0.05, threshold=0.05)
+    records = {b.key: Rec() for b in blocks}
+    student, decisions, final = reassemble(mini, blocks, replacements, records, evaluate, 0.9, rule)
     assert seen == [[blocks[2].key], [blocks[1].key, blocks[2].key], [blocks[0].key, blocks[2].key]]
-    assert {k: kept for k, (kept, _) in decisions.items()} == {blocks[2].key: True, blocks[1].key: False, blocks[0].key: True}
+    assert {k: d.kept for k, d in decisions.items()} == {blocks[2].key: True, blocks[1].key: False, blocks[0].key: True}
+    assert decisions[blocks[1].key].reason == "student -11.0>5.0 pts"
     assert final == pytest.approx(0.86)
     assert student.get_submodule(blocks[1].path) is not replacements[blocks[1].key]
     assert mini.get_submodule(blocks[2].path) is not replacements[blocks[2].key]  # the teacher is untouched
     again = assemble(mini, blocks, [blocks[0].key, blocks[2].key], replacements)
     assert isinstance(again.get_submodule(blocks[0].path), SeparablePair)
+
+
+def test_acceptance_rule_checks_block_error_and_accuracy_alone_before_splicing(mini):
+    rule = AcceptanceRule(max_error=0.3, max_block_drop=0.02, threshold=0.05)
+    assert screen(0.2, 0.89, 0.9, rule) is None
+    assert screen(0.41, 0.9, 0.9, rule) == "error 0.41>0.3"
+    assert screen(float("nan"), 0.9, 0.9, rule) == "error nan>0.3"
+    assert screen(0.1, 0.85, 0.9, rule) == "alone -5.0>2.0 pts"
+    blocks = find_blocks(mini, (1, 1, 8, 8), "conv")[-2:]
+    replacements = {b.key: build_replacement("separable", mini, b, False, seed=0) for b in blocks}
+    records = {blocks[0].key: Rec(relative_error=0.9), blocks[1].key: Rec()}
+    evaluated = []
+    decided, kept, final, failure = decide(mini, blocks, replacements, records, lambda m: evaluated.append(1) or 0.88, 0.9,
+                                           rule, "resnet-mini")
+    assert len(evaluated) == 1 and kept == [blocks[1].key] and failure is None and final == pytest.approx(0.88)
+    assert decided[blocks[0].key] == (False, None, "error 0.9>0.3")
+
+
+def test_a_reassembly_that_keeps_nothing_says_so(mini):
+    blocks = find_blocks(mini, (1, 1, 8, 8), "conv")[-2:]
+    replacements = {b.key: build_replacement("separable", mini, b, False, seed=0) for b in blocks}
+    records = {b.key: Rec(spliced_accuracy=0.5) for b in blocks}
+    rule = AcceptanceRule(max_error=0.5, max_block_drop=0.05, threshold=0.05)
+    _, kept, _, failure = decide(mini, blocks, replacements, records, lambda m: 0.9, 0.9, rule, "resnet-mini")
+    assert kept == [] and failure.startswith("blockwise kept none of the 2 replacements, so the student would be resnet-mini")
+    assert "alone -40.0>5.0 pts" in failure and "\n" not in failure
+
+
+def test_only_blocks_with_a_smaller_replacement_are_trained(mini):
+    blocks = find_blocks(mini, (1, 1, 8, 8), "conv")
+    relu = {b.key: False for b in blocks}
+    kept, kept_relu, skipped = smaller_replacements("separable", mini, blocks, relu)
+    assert [b.path for b in kept] == MINI_CONVS[1:] and [b.index for b in kept] == list(range(6))
+    assert set(kept_relu) == {b.key for b in kept}
+    assert len(skipped) == 1 and skipped[0].startswith("conv1: separable has") and "the block 288" in skipped[0]
+    for block in kept:
+        ours = parameter_count(build_replacement("separable", mini, block, False, seed=0))
+        assert ours < parameter_count(mini.get_submodule(block.path))
 
 
 # ---- fine-tune batches, launcher, environment --------------------------------------------------

@@ -106,7 +106,8 @@ def test_defaults_are_valid_and_teacher_cache_follows_out():
     c = DistillConfig()
     assert str(c.teacher_cache_dir).endswith("edgemem-distill/teacher")
     assert resolve_weights(c, "kd") == {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0, "at_weight": 0.0,
-                                        "at_reference_positions": 1024, "hint_weight": 0.0, "red_weight": 0.0, "mutual_weight": 0.0}
+                                        "at_reference_positions": 1024, "hint_weight": 0.0, "red_weight": 0.0, "mutual_weight": 0.0,
+                                        "label_smoothing": 0.0, "warmup_epochs": 0}
 
 
 def test_loss_table_overrides_the_method_weights_by_name():

@@ -69,9 +69,30 @@ def test_attention_transfer_is_invariant_to_resolution():
     assert losses.attention_transfer(up(s), up(t)).item() == pytest.approx(losses.attention_transfer(s, t).item(), rel=1e-5)
 
 
-def test_attention_transfer_refuses_different_resolutions():
-    with pytest.raises(ValueError, match="same batch and spatial size"):
+def test_attention_transfer_refuses_a_student_larger_than_its_teacher():
+    with pytest.raises(ValueError, match="the student's times an integer"):
         losses.attention_transfer(torch.ones(1, 2, 4, 4), torch.ones(1, 2, 2, 2))
+    with pytest.raises(ValueError, match="the student's times an integer"):
+        losses.hint(torch.ones(1, 2, 3, 3), torch.ones(1, 2, 4, 4))
+
+
+def test_teacher_maps_are_pooled_to_the_student_resolution():
+    # a teacher at twice the resolution that is the nearest upsampling of t pools back to t exactly
+    torch.manual_seed(2)
+    s, t = torch.randn(2, 4, 3, 3), torch.randn(2, 6, 3, 3)
+    up = F.interpolate(t, scale_factor=2, mode="nearest")
+    assert losses.attention_transfer(s, up).item() == pytest.approx(losses.attention_transfer(s, t).item(), rel=1e-5)
+    same = torch.randn(2, 6, 3, 3)
+    assert losses.hint(same, F.interpolate(same, scale_factor=2, mode="nearest")).item() == pytest.approx(0.0, abs=1e-12)
+    assert losses.hint(torch.zeros(1, 1, 2), torch.ones(1, 1, 8)).item() == pytest.approx(1.0)  # 1-D features too
+
+
+def test_label_smoothing_enters_the_ce_term():
+    logits, y = torch.tensor([[4.0, 0.0]]), torch.tensor([0])
+    plain, _ = combined_loss(LossInputs(logits, y), {"ce_weight": 1.0})
+    smooth, _ = combined_loss(LossInputs(logits, y), {"ce_weight": 1.0, "label_smoothing": 0.2})
+    expected = F.cross_entropy(logits, y, label_smoothing=0.2)
+    assert smooth.item() == pytest.approx(expected.item()) and smooth.item() > plain.item()
 
 
 def test_red_is_cosine_distance_of_channel_mean_maps():

@@ -41,7 +41,8 @@ def test_kd_student_uses_a_frozen_teacher(teacher):
     assert outcome.summary.accuracy > 0.3
 
 
-@pytest.mark.parametrize("method, terms", [("red_kd", {"ce", "kd", "red"}), ("kd_at", {"ce", "kd", "at"}), ("hint", {"ce", "hint"})])
+@pytest.mark.parametrize("method, terms", [("red_kd", {"ce", "kd", "red"}), ("kd_at", {"ce", "kd", "at"}), ("hint", {"ce", "hint"}),
+                                          ("kd_hint", {"ce", "kd", "hint"})])
 def test_feature_losses_train_through_taps(teacher, method, terms):
     # student stem (stride 2) and teacher layer2 (stride 2) both give 4x4 maps
     student = TinyNet(width=8, stem_stride=2)
@@ -137,3 +138,46 @@ def test_training_on_cuda_returns_models_on_the_cpu(teacher, tmp_path):
     resumed = fit(make_job("student", "red_kd", epochs=2, teacher=teacher.model, model=TinyNet(width=8, stem_stride=2),
                            pairs=[("stem", "layer2")], checkpoint_dir=tmp_path, device="cuda", resume=True))
     assert resumed.summary.cached and resumed.summary.accuracy == outcome.summary.accuracy
+
+
+def test_bf16_autocast_trains_and_evaluates_in_fp32(teacher):
+    outcome = fit(make_job("student", "kd", epochs=3, teacher=teacher.model, model=TinyNet(width=8, stem_stride=2),
+                           dataset=digits(None), lr=0.1, autocast="bf16"))
+    history = outcome.summary.history
+    assert history[-1].train_loss < history[0].train_loss
+    assert outcome.summary.accuracy > 0.3
+    assert all(p.dtype == torch.float32 for p in outcome.model.parameters())
+
+
+def test_autocast_setting_is_validated():
+    from edgemem.distill.config import config_from_mapping
+    from edgemem.errors import ConfigError
+
+    assert config_from_mapping({"train": {"autocast": "bf16"}}).train.autocast == "bf16"
+    with pytest.raises(ConfigError, match="autocast 'fp16'"):
+        config_from_mapping({"train": {"autocast": "fp16"}})
+
+
+def test_feature_warmup_trains_the_feature_terms_alone_first(teacher):
+    from edgemem.distill.trainers.standard import warmup_weights
+
+    weights = {**resolve_weights(DistillConfig(), "kd_at"), "warmup_epochs": 1}
+    outcome = fit(make_job("student", "kd_at", epochs=2, teacher=teacher.model, model=TinyNet(width=8, stem_stride=2),
+                           pairs=[("stem", "layer2")], weights=weights))
+    first, second = (h.loss_parts for h in outcome.summary.history)
+    assert set(first) == {"at"} and set(second) == {"ce", "kd", "at"}
+    assert warmup_weights(resolve_weights(DistillConfig(), "kd")) is None  # no warm-up asked
+    assert warmup_weights({**resolve_weights(DistillConfig(), "kd"), "warmup_epochs": 2}) is None  # no feature term
+
+
+def test_hint_regressors_start_as_the_identity_when_channels_match(teacher):
+    from edgemem.distill.trainers.standard import StandardTrainer
+
+    job = make_job("student", "hint", epochs=1, teacher=teacher.model, model=TinyNet(width=16, stem_stride=2),
+                   pairs=[("layer1", "layer1")])
+    job.stage_pairs = [("layer1", "layer1"), ("stem", "layer2")]
+    trainer = StandardTrainer(job)
+    trainer.build()
+    same, other = trainer.modules["regressors"]
+    assert torch.equal(same.weight.flatten(1), torch.eye(16)) and other.weight.shape == (32, 16, 1, 1)
+    assert trainer.feature_pairs == [("layer1", "layer1"), ("stem", "layer2")]  # stage pairs win over the RED pairs

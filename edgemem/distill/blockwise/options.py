@@ -23,7 +23,9 @@ class BlockwiseOptions:
     batch_size: int | None = None  # batch of the block training (None: [train] batch_size)
     lr: float = 2e-3  # RMSprop learning rate of the block training (the paper's)
     lr_decay: float = 0.96  # learning rate x this after every block epoch
-    threshold: float = 0.05  # keep a replacement while teacher accuracy - student accuracy <= this
+    threshold: float = 0.05  # acceptance: keep while teacher accuracy - reassembled student accuracy <= this
+    max_error: float = 0.5  # acceptance: relative output error of the block (eval MSE / mean square of its output)
+    max_block_drop: float = 0.05  # acceptance: teacher accuracy - accuracy with only this block replaced
     activations: str = "auto"  # auto (measured: cache when cheaper), on_the_fly (truncated teacher), cache (disk)
     scheduler: str = "lpt"  # lpt | round_robin (edgemem.distill.blockwise.schedule.SCHEDULERS)
     profile_steps: int = 2  # timed training steps per block for the cost estimates (after one warm-up step)
@@ -45,6 +47,8 @@ def validate_blockwise(options: BlockwiseOptions) -> BlockwiseOptions:
         (options.lr > 0, "lr must be positive"),
         (0 < options.lr_decay <= 1, "lr_decay must be in (0, 1]"),
         (0 <= options.threshold <= 1, "threshold must be in [0, 1] (an accuracy drop, as a fraction)"),
+        (options.max_error > 0, "max_error must be positive (a relative output error)"),
+        (0 <= options.max_block_drop <= 1, "max_block_drop must be in [0, 1] (an accuracy drop, as a fraction)"),
         (options.activations in ACTIVATION_SOURCES, f"activations {options.activations!r}: choose {', '.join(ACTIVATION_SOURCES)}"),
         (options.scheduler in SCHEDULERS, f"scheduler {options.scheduler!r}: choose {', '.join(SCHEDULERS)}"),
         (options.profile_steps >= 1, "profile_steps must be >= 1"),

@@ -1,5 +1,5 @@
 """The blocks of one blockwise run: found in the teacher, filtered for the replacement, checked
-(every replacement builds before any training) and fingerprinted (a finished block is reused
+(only replacements smaller than their block; every one builds before any training) and fingerprinted (a finished block is reused
 only while everything that shaped it is the same)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import dataclasses
 import hashlib
 
 from edgemem.distill.blockwise.blocks import Block, find_blocks
-from edgemem.distill.blockwise.replacements import SEPARABLE, build_replacement, cheap_applies
+from edgemem.distill.blockwise.replacements import SEPARABLE, cheap_applies, smaller_replacements
 from edgemem.distill.common import Context, digest
 from edgemem.distill.data.loader import BatchSource
 from edgemem.errors import ConfigError
@@ -20,6 +20,7 @@ class Plan:
     final_relu: dict[str, bool]
     fingerprints: dict[str, str]
     batches: object  # BatchSource at the block batch size
+    skipped: tuple[str, ...] = ()  # blocks left as the teacher's: no smaller replacement
 
 
 def make_plan(ctx: Context, teacher, device) -> Plan:
@@ -41,7 +42,12 @@ def make_plan(ctx: Context, teacher, device) -> Plan:
         raise ConfigError(f"[blockwise] activations = \"cache\" needs augmentation off (the data uses {batches.augment!r})",
                           hint="set [data] augment = \"none\", or activations = \"auto\" / \"on_the_fly\"")
     final_relu = _nonnegative_outputs(teacher, blocks, batches, device)
-    _check_replacements(ctx, teacher, blocks, final_relu)
+    blocks, final_relu, skipped = smaller_replacements(opts.replacement, teacher, blocks, final_relu)
+    if skipped:
+        ctx.note(f"{len(skipped)} block(s) without a smaller {opts.replacement} replacement stay the teacher's: {'; '.join(skipped)}")
+    if not blocks:
+        raise ConfigError(f"{config.teacher}: no block has a {opts.replacement} replacement with fewer parameters than itself",
+                          hint="choose another --replacement (e.g. DW) or --blocks")
     teacher_digest = _teacher_digest(teacher)
     fingerprints = {b.key: digest({"teacher": teacher_digest, "block": dataclasses.asdict(b), "replacement": opts.replacement,
                                     "final_relu": final_relu[b.key], "epochs": opts.epochs, "lr": opts.lr,
@@ -49,7 +55,7 @@ def make_plan(ctx: Context, teacher, device) -> Plan:
                                     "data_path": config.data_path, "data": dataclasses.asdict(config.data),
                                     "seed": config.seed}) for b in blocks}
     ctx.note(f"{len(blocks)} {opts.blocks} blocks of {config.teacher}, each replaced by {opts.replacement}")
-    return Plan(blocks, final_relu, fingerprints, batches)
+    return Plan(blocks, final_relu, fingerprints, batches, tuple(skipped))
 
 
 def _nonnegative_outputs(teacher, blocks: list[Block], batches, device) -> dict[str, bool]:
@@ -71,12 +77,6 @@ def _nonnegative_outputs(teacher, blocks: list[Block], batches, device) -> dict[
         for handle in handles:
             handle.remove()
     return found
-
-
-def _check_replacements(ctx: Context, teacher, blocks: list[Block], final_relu: dict[str, bool]) -> None:
-    """Build every replacement once, so a block no replacement fits fails before any training."""
-    for block in blocks:
-        build_replacement(ctx.config.blockwise.replacement, teacher, block, final_relu[block.key], 0)
 
 
 def _teacher_digest(teacher) -> str:

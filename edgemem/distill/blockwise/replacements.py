@@ -138,3 +138,23 @@ def build_replacement(name: str, teacher: nn.Module, block: Block, final_relu: b
 
 def parameter_count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def smaller_replacements(name: str, teacher: nn.Module, blocks: list[Block], final_relu: dict[str, bool]
+                         ) -> tuple[list[Block], dict[str, bool], list[str]]:
+    """Build every block's replacement once (a block no replacement fits fails here, before any
+    training) and keep the blocks whose replacement has fewer parameters than the teacher's block:
+    (those blocks re-indexed in execution order, their final_relu by new key, one note per block left
+    as it is). A stem convolution with 3 input channels, for example, has no smaller separable pair."""
+    kept: list[Block] = []
+    skipped: list[str] = []
+    for block in blocks:
+        ours = parameter_count(build_replacement(name, teacher, block, final_relu[block.key], 0))
+        theirs = parameter_count(teacher.get_submodule(block.path))
+        if ours < theirs:
+            kept.append(block)
+        else:
+            skipped.append(f"{block.path}: {name} has {ours:,} parameters, the block {theirs:,}")
+    renamed = [Block(i, b.path, b.kind, b.type_name, b.in_shape, b.out_shape) for i, b in enumerate(kept)]
+    relu = {new.key: final_relu[old.key] for new, old in zip(renamed, kept)}
+    return renamed, relu, skipped

@@ -69,10 +69,12 @@ class BlockRecord:
     resumed_from_epoch: int = 0  # continued from a per-epoch checkpoint of an interrupted run
     reused: bool = False  # finished by an earlier run (not trained now)
     kept: bool | None = None  # set by the reassembly
-    accuracy_after: float | None = None  # student accuracy when the reassembly decided on this block
+    accuracy_after: float | None = None  # student accuracy when the reassembly decided on this block (None: on the record)
+    relative_error: float = float("nan")  # eval MSE / mean square of the teacher block's output (acceptance rule 1)
+    reason: str = ""  # why the acceptance rule kept or dropped it
 
-    def decided(self, kept: bool, accuracy: float) -> "BlockRecord":
-        return replace(self, kept=kept, accuracy_after=accuracy)
+    def decided(self, kept: bool, accuracy: float | None, reason: str = "") -> "BlockRecord":
+        return replace(self, kept=kept, accuracy_after=accuracy, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class BlockwiseReport:
     profile_time_s: float  # measuring the costs (all workers)
     phase_time_s: float  # wall time of the blockwise phase: profiling + training, until the last worker finished
     serial_cost_s: float  # sum over the blocks trained now of their measured profiling + training times
-    threshold: float
+    threshold: float  # acceptance rule 3: end-to-end accuracy drop of the reassembled student
     teacher_accuracy: float
     reassembled_accuracy: float  # after splicing the kept replacements, before fine-tuning
     finetuned_accuracy: float | None  # after the KD fine-tune (None when it was off)
@@ -97,6 +99,9 @@ class BlockwiseReport:
     reused_blocks: int  # blocks finished by an earlier run (not trained now)
     speedup: float | None  # serial_cost_s / phase_time_s (None when no block was trained now)
     finetune_time_s: float = 0.0
+    max_error: float = float("nan")  # acceptance rule 1: relative output error of a block
+    max_block_drop: float = float("nan")  # acceptance rule 2: accuracy drop with only that block replaced
+    skipped: tuple[str, ...] = ()  # blocks without a smaller replacement, left as the teacher's (with why)
 
 
 def speedup_of(serial_cost_s: float, phase_time_s: float) -> float | None:

@@ -26,12 +26,13 @@ import socket
 import time
 from dataclasses import replace
 
+from edgemem.distill.blockwise.acceptance import AcceptanceRule
 from edgemem.distill.blockwise.activations import measure_cost, measure_machine, measure_prefixes
 from edgemem.distill.blockwise.blocks import Block
 from edgemem.distill.blockwise.comm import connect, restart_count, watching
 from edgemem.distill.blockwise.finetune import ShardedBatches
 from edgemem.distill.blockwise.plan import Plan, make_plan
-from edgemem.distill.blockwise.reassemble import assemble, reassemble
+from edgemem.distill.blockwise.reassemble import assemble, decide
 from edgemem.distill.blockwise.replacements import build_replacement
 from edgemem.distill.blockwise.result import BlockwiseReport, CostEstimate, speedup_of
 from edgemem.distill.blockwise.schedule import Assignment, assign, round_robin
@@ -45,7 +46,7 @@ from edgemem.distill.result import DistillResult
 from edgemem.distill.teacher import load_teacher
 from edgemem.distill.trainers import METHODS, get_trainer
 from edgemem.distill.trainers.base import TrainJob, accuracy, resolve_device
-from edgemem.errors import ConfigError
+from edgemem.errors import ConfigError, TrainingError
 
 METHOD = "blockwise"
 
@@ -89,7 +90,10 @@ def _run(config: DistillConfig, progress, comm, device) -> DistillResult | None:
         records, kept, reassembled = _reassemble(ctx, plan, teacher, records, states)
     else:
         kept, reassembled = None, 0.0
-    kept = comm.broadcast(kept)
+    kept, failure = comm.broadcast(kept)
+    if failure:
+        raise TrainingError(failure, hint="more block epochs ([blockwise] epochs), or looser [blockwise] max_error / "
+                                          "max_block_drop / threshold")
     student, finetune = _finetune(ctx, plan, comm, teacher, states, kept)
     result = None
     if comm.rank == 0:
@@ -240,16 +244,18 @@ def _replacements(ctx: Context, plan: Plan, teacher, states: dict | None, keys) 
 
 
 def _reassemble(ctx: Context, plan: Plan, teacher, records: dict, states: dict):
-    batches = ctx.batches(ctx.config.train)
+    opts, batches = ctx.config.blockwise, ctx.batches(ctx.config.train)
     teacher_accuracy = accuracy(teacher, batches)
     replacements = _replacements(ctx, plan, teacher, states, set(records))
-    _, decisions, final = reassemble(teacher, plan.blocks, replacements, lambda m: accuracy(m, batches), teacher_accuracy,
-                                     ctx.config.blockwise.threshold)
-    records = {k: r.decided(*decisions[k]) for k, r in records.items()}
-    kept = [b.key for b in plan.blocks if records[b.key].kept]
+    rule = AcceptanceRule(opts.max_error, opts.max_block_drop, opts.threshold)
+    records, kept, final, failure = decide(teacher, plan.blocks, replacements, records, lambda m: accuracy(m, batches),
+                                           teacher_accuracy, rule, ctx.config.teacher)
     ctx.note(f"reassembly kept {len(kept)} of {len(plan.blocks)} replacements (teacher {teacher_accuracy:.2%}, "
-             f"student {final:.2%}, threshold {ctx.config.blockwise.threshold:.2%})")
-    return records, kept, (teacher_accuracy, final)
+             f"student {final:.2%}; rule: block error <= {opts.max_error:g}, alone <= {opts.max_block_drop:.2%}, "
+             f"student <= {opts.threshold:.2%} below the teacher)")
+    for key in (records if failure else ()):
+        ctx.note(f"{key}: dropped, {records[key].reason}")
+    return records, (kept, failure), (teacher_accuracy, final)
 
 
 @dataclasses.dataclass
@@ -296,7 +302,8 @@ def _report(ctx: Context, plan: Plan, comm, records: dict, phase: Phase, reassem
         assignment=tuple(tuple(phase.keys[i] for i in items) for items in phase.assignment.bins),
         predicted_makespan_s=phase.assignment.makespan, round_robin_makespan_s=phase.round_robin_makespan_s,
         profile_time_s=phase.profile_time_s, phase_time_s=phase.phase_time_s if trained else 0.0, serial_cost_s=serial,
-        threshold=opts.threshold, teacher_accuracy=teacher_accuracy, reassembled_accuracy=reassembled_accuracy,
+        threshold=opts.threshold, max_error=opts.max_error, max_block_drop=opts.max_block_drop, skipped=plan.skipped,
+        teacher_accuracy=teacher_accuracy, reassembled_accuracy=reassembled_accuracy,
         finetuned_accuracy=finetune.accuracy, kept_blocks=sum(1 for r in ordered if r.kept),
         reused_blocks=sum(1 for r in ordered if r.reused),
         speedup=speedup_of(serial, phase.phase_time_s) if trained else None, finetune_time_s=finetune.time_s)

@@ -22,7 +22,7 @@ from edgemem.distill.blockwise.result import BlockRecord
 from edgemem.distill.checkpoint import CheckpointStore, atomic_save, atomic_write_text, read_checkpoint
 from edgemem.errors import TrainingError
 
-FORMAT = "edgemem.blockwise_block/1"
+FORMAT = "edgemem.blockwise_block/2"  # /2: records carry relative_error (blocks of /1 are retrained)
 
 
 class BlockStore:
@@ -40,7 +40,7 @@ class BlockStore:
 
     def is_done(self, key: str, fingerprint: str) -> bool:
         meta = self._meta(key)
-        return meta.get("fingerprint") == fingerprint and (self.folder(key) / "done.pt").is_file()
+        return meta.get("format") == FORMAT and meta.get("fingerprint") == fingerprint and (self.folder(key) / "done.pt").is_file()
 
     def save_done(self, key: str, fingerprint: str, state_dict: dict, record: BlockRecord) -> None:
         folder = self.folder(key)

@@ -83,7 +83,7 @@ def train_block(job: BlockJob) -> tuple[BlockRecord, dict]:
             job.on_epoch(epoch + 1, history[-1])
     source.remove()
     replacement.eval()
-    eval_loss = evaluation_loss(job.teacher, block.path, replacement, job.batches, job.device)
+    eval_loss, relative_error = evaluation_loss(job.teacher, block.path, replacement, job.batches, job.device)
     spliced = spliced_accuracy(job.teacher, block.path, replacement, job.batches)
     state = {k: v.detach().cpu() for k, v in replacement.state_dict().items()}
     record = BlockRecord(
@@ -92,7 +92,8 @@ def train_block(job: BlockJob) -> tuple[BlockRecord, dict]:
         teacher_parameters=parameter_count(job.teacher.get_submodule(block.path)),
         replacement_parameters=parameter_count(replacement), worker=job.rank, activations=job.mode,
         estimated_s=job.estimated_s, time_s=time.perf_counter() - began, train_loss=history[-1] if history else math.nan,
-        eval_loss=eval_loss, spliced_accuracy=spliced, epochs=options.epochs, resumed_from_epoch=start)
+        eval_loss=eval_loss, spliced_accuracy=spliced, epochs=options.epochs, resumed_from_epoch=start,
+        relative_error=relative_error)
     job.store.save_done(block.key, job.fingerprint, state, record)
     job.store.clear_progress(block.key)
     return record, state
@@ -133,15 +134,20 @@ def _epoch(job: BlockJob, replacement: nn.Module, optimizer, source, epoch: int)
 
 
 @torch.no_grad()
-def evaluation_loss(teacher: nn.Module, path: str, replacement: nn.Module, batches: BatchSource, device) -> float:
-    """MSE of the replacement against the teacher's block output on the evaluation split."""
+def evaluation_loss(teacher: nn.Module, path: str, replacement: nn.Module, batches: BatchSource, device) -> tuple[float, float]:
+    """(MSE, relative error) of the replacement against the teacher's block output on the evaluation
+    split; relative error = MSE / mean square of the teacher's output (0: exact, 1: as far as zeros)."""
     truncated = TruncatedTeacher(teacher, path)
-    total, seen = 0.0, 0
+    total, energy, seen = 0.0, 0.0, 0
     for x, _ in batches.eval_batches():
         inputs, targets = truncated(x.to(device))
         total += float(mse(replacement(inputs), targets)) * len(x)
+        energy += float(targets.pow(2).mean()) * len(x)
         seen += len(x)
-    return total / max(seen, 1)
+    mse_value, mean_square = total / max(seen, 1), energy / max(seen, 1)
+    if mean_square > 0:
+        return mse_value, mse_value / mean_square
+    return mse_value, 0.0 if mse_value == 0 else float("inf")
 
 
 @contextlib.contextmanager

@@ -85,6 +85,7 @@ class DenoiseResult:
     config: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     total_time_s: float = 0.0
+    device: None = None  # output/distill's verdict reads it; --verify-on is refused for --task denoise
 
     @property
     def checks(self) -> tuple[BudgetCheck | None, BudgetCheck | None]:

@@ -92,6 +92,8 @@ def refuse_unsupported(config) -> None:
         raise ConfigError(f"method {config.method!r} is not available for --task denoise", hint=f"use auto, {', '.join(METHODS)}")
     if config.sweep:
         raise ConfigError("--sweep is not available for --task denoise", hint="run one pool factor per run ([student] pool_factor)")
+    if config.verify_on:
+        raise ConfigError("--verify-on is not available for --task denoise", hint="bench the exported student with edgemem bench")
     if s.arch is not None:
         raise ConfigError("--student-arch is not available for --task denoise", hint="students are pooled copies of the teacher")
     if s.conv is not None or s.width is not None:

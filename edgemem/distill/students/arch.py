@@ -1,7 +1,7 @@
 """Students of another architecture than the teacher's (``[student] arch``): a tiny ViT of a CNN teacher.
 
 Without ``arch`` students are derived from the teacher's architecture: fresh weights of it, or the
-trained teacher itself with ``init = "teacher"``. With ``arch`` (a zoo name or
+trained teacher itself (``[student] init``; ``auto``: the teacher's when the student distils). With ``arch`` (a zoo name or
 ``package.module:factory``) they are derived from fresh weights of that model, by the same specs
 and the same budget search; a ViT student is then paired with the teacher's stage outputs
 (``students.vit.cross_pairs``) and trained with token_kd, any other with plain KD.
@@ -15,10 +15,11 @@ from dataclasses import replace
 from edgemem.errors import ConfigError
 
 
-def student_source(config, teacher, num_classes: int, in_channels: int, trained_ok: bool = True):
+def student_source(config, teacher, num_classes: int, in_channels: int):
     """The model students are derived from (left untouched by the derivation): fresh weights of
-    ``[student] arch``, a copy of the trained ``teacher`` with ``init = "teacher"`` (when
-    ``trained_ok``), else None: fresh weights of the teacher's architecture, built by the caller."""
+    ``[student] arch``, else a copy of ``teacher`` when given (the caller passes the trained teacher
+    when the student starts from its weights), else None: fresh weights of the teacher's
+    architecture, built by the caller."""
     from edgemem.distill.teacher import load_teacher
 
     arch = config.student.arch
@@ -27,9 +28,7 @@ def student_source(config, teacher, num_classes: int, in_channels: int, trained_
             raise ConfigError(f"[student] init = \"teacher\" needs the teacher's architecture, not arch {arch!r}",
                               hint="drop init or arch")
         return load_teacher(arch, num_classes, in_channels, None)
-    if config.student.init == "teacher" and trained_ok and teacher is not None:
-        return copy.deepcopy(teacher)
-    return None
+    return copy.deepcopy(teacher) if teacher is not None else None
 
 
 def with_cross_pairs(student, config, teacher, input_shape):

@@ -46,6 +46,8 @@ def derive_student(teacher, spec: StudentSpec, input_shape) -> Student:
     if is_token_model(teacher_trace):  # ViTs: the patch stride is the pooling knob (students/vit.py)
         return derive_vit_student(teacher, spec, input_shape, name, teacher_trace)
     model = copy.deepcopy(teacher)
+    for parameter in model.parameters():  # a teacher used for distillation is frozen; its student trains
+        parameter.requires_grad_(True)
     notes: list[str] = []
     if spec.width != 1.0:
         apply_width(model, float(spec.width), input_shape, teacher_trace, name)
@@ -56,18 +58,24 @@ def derive_student(teacher, spec: StudentSpec, input_shape) -> Student:
     pairs = []
     if spec.pool_factor != 1:
         teacher_map = map_strides(teacher, teacher_trace)
-        pairs, red_notes = pool_student(model, spec.pool_factor, input_shape, teacher_map, teacher_trace, spec.red, name)
-        notes.append(f"pool x{spec.pool_factor}" + (f", {len(pairs)} RED blocks" if spec.red else ""))
+        pairs, red_notes = pool_student(model, spec.pool_factor, input_shape, teacher_map, teacher_trace, spec.red, name,
+                                        spec.stem)
+        notes.append(f"pool x{spec.pool_factor}" + (f", {spec.stem} stem" if spec.stem != "strided" else "")
+                     + (f", {len(pairs)} RED blocks" if spec.red else ""))
         notes += red_notes
     model.train(teacher.training)
     if spec.pool_factor != 1 and spec.conv == "standard" and spec.width == 1.0:
-        check_weights_kept(teacher, model)
+        stem = map_strides(teacher, teacher_trace).stem
+        check_weights_kept(teacher, model, exempt={f"{stem}.weight"} if spec.stem != "strided" else set())
     return Student(model=model, spec=spec, red_pairs=pairs, description=f"{name}: " + ("; ".join(notes) or "teacher architecture"))
 
 
-def check_weights_kept(teacher, student) -> None:
-    """Aggressive pooling must keep every teacher weight and its shape (an internal invariant)."""
+def check_weights_kept(teacher, student, exempt=frozenset()) -> None:
+    """Aggressive pooling must keep every teacher weight and its shape (an internal invariant);
+    ``exempt``: keys whose shape may change (a patchify stem's weight)."""
     student_state = student.state_dict()
     for key, value in teacher.state_dict().items():
+        if key in exempt and key in student_state:
+            continue
         if key not in student_state or tuple(student_state[key].shape) != tuple(value.shape):
             raise AssertionError(f"internal error: pooling changed teacher weight {key}")

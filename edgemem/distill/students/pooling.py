@@ -18,9 +18,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from edgemem.distill.students.convs import replace_module
 from edgemem.distill.students.probe import Trace, probe
 from edgemem.distill.students.red import attach_red
 from edgemem.distill.students.spec import RedPair
+from edgemem.distill.students.stems import PATCHIFY_INIT, STEMS, patchify_conv
 from edgemem.distill.students.strides import CONV_TYPES, POOL_TYPES, StrideMap, map_strides, spatial
 from edgemem.errors import ConfigError
 
@@ -81,9 +83,15 @@ def set_stride(module: nn.Module, stride: int, dims: int) -> None:
     module.stride = _as_type(old, stride, dims)
 
 
-def apply_pooling(model: nn.Module, strides: StrideMap, plan: PoolPlan) -> None:
+def apply_pooling(model: nn.Module, strides: StrideMap, plan: PoolPlan, stem: str = "strided") -> None:
     modules = dict(model.named_modules())
-    set_stride(modules[strides.stem], plan.stem_stride, strides.spatial_dims)
+    if stem in PATCHIFY_INIT:
+        factor = plan.stem_stride // strides.stem_stride
+        replace_module(model, strides.stem, patchify_conv(modules[strides.stem], factor, strides.stem, PATCHIFY_INIT[stem]))
+    elif stem == "strided":
+        set_stride(modules[strides.stem], plan.stem_stride, strides.spatial_dims)
+    else:
+        raise ConfigError(f"unknown stem {stem!r}", hint=f"choose one of {', '.join(STEMS)}")
     for path, _ in strides.stem_pools:
         set_stride(modules[path], 1, strides.spatial_dims)
     for index, stride in plan.new_strides.items():
@@ -103,12 +111,13 @@ def _teacher_point(teacher_map: StrideMap, size, is_input: bool, teacher_trace: 
 
 
 def pool_student(model: nn.Module, k: int, input_shape, teacher_map: StrideMap, teacher_trace: Trace,
-                 red: bool, model_name: str) -> tuple[list[RedPair], list[str]]:
-    """Apply factor ``k`` to ``model`` in place; insert RED blocks when ``red``. Returns (pairs, notes)."""
+                 red: bool, model_name: str, stem: str = "strided") -> tuple[list[RedPair], list[str]]:
+    """Apply factor ``k`` to ``model`` in place with the ``stem`` (stems.STEMS); insert RED blocks
+    when ``red``. Returns (pairs, notes)."""
     before = probe(model, input_shape)
     strides = map_strides(model, before)
     plan = plan_pooling(strides, k, model_name)
-    apply_pooling(model, strides, plan)
+    apply_pooling(model, strides, plan, stem)
     try:
         after = probe(model, input_shape)
     except ConfigError as exc:

@@ -21,6 +21,7 @@ class StudentSpec:
     conv: str = "standard"  # "standard" | Moonshine "G(g)" "BG(b,g)" "DW" "B(b)" | online "dw" "group(g)" "shift"
     width: float = 1.0  # channel width multiplier
     red: bool = True  # insert RED blocks at the moved points (only meaningful with pool_factor > 1)
+    stem: str = "strided"  # pooled students: "strided" (the stem conv takes the stride) | "patchify" (reads every pixel)
 
     def label(self) -> str:
         parts = []
@@ -30,6 +31,8 @@ class StudentSpec:
             parts.append(self.conv)
         if self.width != 1.0:
             parts.append(f"width {self.width:g}")
+        if self.pool_factor != 1 and self.stem != "strided":
+            parts.append(f"{self.stem} stem")
         if self.pool_factor != 1 and self.red:
             parts.append("RED")
         return ", ".join(parts) or "teacher architecture"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 class Method:
     trainer: str  # key of TRAINERS
     needs_teacher: bool  # a teacher must exist (trained first when no weights are given)
-    needs_pairs: bool  # feature pairs (RED / AT / hint) between student and teacher
+    needs_pairs: bool  # RED pairs (pooled students); AT and hints use the stage pairs every derived student has
     weights: dict = field(default_factory=dict)  # loss weights this method starts from
     summary: str = ""
 
@@ -32,13 +32,16 @@ METHODS: dict[str, Method] = {
     "red_kd": Method("standard", True, True,
                      {"ce_weight": 0.05, "kd_weight": 0.45, "red_weight": 25.0, "temperature": 4.0},
                      "ReDistill RED + KD: 0.5 (KD mix) + 0.5 * 50 * mean RED cosine distance"),
-    "at": Method("standard", True, True, {"ce_weight": 1.0, "at_weight": 1000.0},
+    "at": Method("standard", True, False, {"ce_weight": 1.0, "at_weight": 1000.0},
                  "attention transfer (p=2, L2-normalised, beta 1e3 scaled by positions/1024) + CE"),
-    "kd_at": Method("standard", True, True,
+    "kd_at": Method("standard", True, False,
                     {"ce_weight": 0.1, "kd_weight": 0.9, "at_weight": 1000.0, "temperature": 4.0},
                     "KD mix + attention transfer"),
-    "hint": Method("standard", True, True, {"ce_weight": 1.0, "hint_weight": 100.0},
+    "hint": Method("standard", True, False, {"ce_weight": 1.0, "hint_weight": 100.0},
                    "FitNets hints (1x1 regressor, MSE) + CE"),
+    "kd_hint": Method("standard", True, False,
+                      {"ce_weight": 0.1, "kd_weight": 0.9, "hint_weight": 20.0, "temperature": 4.0},
+                      "KD mix + FitNets hints on the stage outputs (the pooled students' default)"),
     "online": Method("online", False, False, {"ce_weight": 1.0, "mutual_weight": 0.1, "temperature": 4.0},
                      "online mutual learning: m cheap students + ensemble head, no pretrained teacher"),
     "token_kd": Method("tokens", True, True, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0, "hint_weight": 1.0},
@@ -47,8 +50,8 @@ METHODS: dict[str, Method] = {
                         "parallel blockwise distillation (MSE per block on torchrun workers), then a KD fine-tune under DDP"),
 }
 
-# "auto" resolves at run time: the derived student's own method when it names one (token_kd for
-# pooled ViTs), else red_kd when it has RED pairs, else kd.
+# "auto" resolves at run time to the recipe's method for the student (edgemem.distill.recipe), or to
+# the derived student's own method when it names one (token_kd for pooled ViTs: distill/standard.py).
 AUTO = "auto"
 
 # trainer name -> "module:Class" (imported only when used, so this table stays torch-free)

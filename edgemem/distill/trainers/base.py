@@ -36,7 +36,8 @@ class TrainJob:
     weights: dict  # resolved loss weights (config.resolve_weights)
     method: str
     teacher: nn.Module | None = None
-    pairs: list[tuple[str, str]] = field(default_factory=list)  # (student module path, teacher module path)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # RED pairs (student module path, teacher module path)
+    stage_pairs: list[tuple[str, str]] = field(default_factory=list)  # AT / hint pairs (pairs.stage_pairs)
     checkpoint_dir: Path | None = None
     resume: bool = False
     seed: int = 0
@@ -68,6 +69,13 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def autocast(device: torch.device, mode: str):
+    """bfloat16 autocast of a training step's forward and loss (``[train] autocast = "bf16"``), else nothing.
+
+    The backward runs outside, as autocast wants; evaluation and export stay in fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16")
+
+
 def build_optimizer(parameters, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(parameters, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                            nesterov=cfg.nesterov and cfg.momentum > 0)
@@ -89,6 +97,7 @@ class Trainer(abc.ABC):
         self.job = job
         self.weights = job.weights
         self.modules: dict[str, nn.Module] = {}
+        self.epoch = 0  # the epoch in progress (0-based), for schedules inside an epoch loop
 
     # ---- what subclasses provide ----------------------------------------------------------
     @abc.abstractmethod
@@ -180,6 +189,7 @@ class Trainer(abc.ABC):
 
     def _run_epoch(self, epoch: int, optimizer, history: list[EpochMetrics]) -> tuple[float, float, dict]:
         job = self.job
+        self.epoch = epoch
         for module in self.modules.values():
             module.train()
         if job.teacher is not None:
@@ -188,7 +198,8 @@ class Trainer(abc.ABC):
         parts_sum: dict[str, float] = {}
         for step, (x, y) in enumerate(job.batches.train_batches(epoch)):
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-            loss, parts, logits = self.step_loss(x, y)
+            with autocast(self.device, job.train.autocast):
+                loss, parts, logits = self.step_loss(x, y)
             value = float(loss.detach())
             if not math.isfinite(value):
                 self._diverged(epoch, f"the loss became {value} at step {step + 1}", optimizer, history)
