@@ -1,6 +1,6 @@
 """edgemem's orders and arenas next to the planners users run today, measured in the same run.
 
-    .venv/bin/python benchmarks/planners.py [--quick] [--time-limit 10] [--peer-timeout 120]
+    .venv/bin/python benchmarks/planners.py [--quick] [--work-limit 2000000] [--time-limit 600] [--peer-timeout 120]
 
 Corpus (built in code, fixed seeds, nothing downloaded): zoo models exported from PyTorch
 (CIFAR ResNet-20, WRN-16-2, MobileNetV2 224, ViT-tiny), an unfused MobileNetV2-like net built
@@ -14,7 +14,8 @@ the stored one; edgemem's arena for the best order and its ratio to that order's
 bound; the arenas of onnxsim 0.8.1 (``plan_activation_memory``) and onnx-tool 1.0.1
 (``compress_memory``), which plan the stored order, and their ratio to edgemem's arena;
 ONNX Runtime's measured peak (CPU arena, bytes in use) running the original file and the file
-rewritten in the best order, both in file order; and edgemem's order-search and total time.
+rewritten in the best order, both in file order; and edgemem's order-search and total time (wall)
+and the analysis's CPU time. ``gap`` is (best - bound) / best, 0 when proved.
 edgemem uses its default convention (safe in-place reuse, views alias, 64 B alignment);
 each peer uses its own (onnxsim: similar in-place rules, no padding; onnx-tool: no in-place,
 64 B padding). A second table plans the stored order under one convention with edgemem's
@@ -48,6 +49,7 @@ from edgemem.memory.convention import Convention  # noqa: E402
 from edgemem.memory.liveness import lifetimes_from_order  # noqa: E402
 from edgemem.memory.placement import ALGORITHMS  # noqa: E402
 from edgemem.memory.problem import problem_from_graph  # noqa: E402
+from edgemem.memory.schedule.result import DEFAULT_WORK_LIMIT  # noqa: E402
 from edgemem.units import format_bytes  # noqa: E402
 
 ZOO_MODELS = ("resnet20", "wrn-16-2", "mobilenetv2", "vit-tiny")
@@ -121,15 +123,16 @@ def run_peer(module: str, fn, path: Path, timeout_s: float):
 
 def measure(name: str, path: Path, folder: Path, args) -> dict:
     graph = load_graph(path)
-    start = time.perf_counter()
-    report = analyze(graph, AnalyzeOptions(time_limit_s=args.time_limit))
-    total_s = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    report = analyze(graph, AnalyzeOptions(time_limit_s=args.time_limit, work_limit=args.work_limit))
+    total_s, analyze_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     orders = {o.name: o for o in report.orders}
     row = {
         "model": name, "nodes": len(graph.nodes), "naive": report.activations_total_bytes,
         "bound": orders["optimal"].lower_bound_bytes, "stored": orders["stored"].peak_bytes,
         "best": report.best.peak_bytes, "proved": report.best.proved_optimal, "arena": report.best.arena_bytes,
         "arena_bound": report.best.arena_lower_bound_bytes, "search_s": orders["optimal"].search_s, "total_s": total_s,
+        "analyze_cpu_s": analyze_cpu_s, "gap": orders["optimal"].gap,
         "onnxsim": run_peer("onnxsim", plan_onnxsim, path, args.peer_timeout),
         "onnx-tool": run_peer("onnx_tool", plan_onnx_tool, path, args.peer_timeout),
     }
@@ -162,17 +165,17 @@ def ratio(peer, ours) -> str:
 
 def print_tables(rows: list[dict]) -> None:
     print("sizes in MiB; * = proved optimal; ratios are peer arena / edgemem arena (>1: edgemem smaller)")
-    header = (f"{'model':24} {'nodes':>5} {'no-reuse':>9} {'bound':>7} {'stored':>7} {'best':>8} {'vs stored':>9} "
+    header = (f"{'model':24} {'nodes':>5} {'no-reuse':>9} {'bound':>7} {'stored':>7} {'best':>8} {'gap':>6} {'vs stored':>9} "
               f"{'arena':>7} {'/bound':>6} {'onnxsim':>8} {'ratio':>6} {'onnx-tool':>9} {'ratio':>6} "
-              f"{'ORT orig':>8} {'ORT best':>8} {'search':>7} {'total':>7}")
+              f"{'ORT orig':>8} {'ORT best':>8} {'search':>7} {'total':>7} {'cpu':>7}")
     print(header)
     for r in rows:
         best = f"{mib(r['best'])}{'*' if r['proved'] else ' '}"
         ort = r.get("ort")
-        print(f"{r['model']:24} {r['nodes']:>5} {mib(r['naive']):>9} {mib(r['bound']):>7} {mib(r['stored']):>7} {best:>8} "
+        print(f"{r['model']:24} {r['nodes']:>5} {mib(r['naive']):>9} {mib(r['bound']):>7} {mib(r['stored']):>7} {best:>8} {r['gap'] * 100:>5.1f}% "
               f"{(r['best'] / r['stored'] - 1) * 100:>8.1f}% {mib(r['arena']):>7} {r['arena'] / r['arena_bound']:>6.3f} "
               f"{mib(r['onnxsim']):>8} {ratio(r['onnxsim'], r['arena']):>6} {mib(r['onnx-tool']):>9} {ratio(r['onnx-tool'], r['arena']):>6} "
-              f"{mib(ort[0]) if ort else '-':>8} {mib(ort[1]) if ort else '-':>8} {r['search_s']:>6.2f}s {r['total_s']:>6.2f}s")
+              f"{mib(ort[0]) if ort else '-':>8} {mib(ort[1]) if ort else '-':>8} {r['search_s']:>6.2f}s {r['total_s']:>6.2f}s {r['analyze_cpu_s']:>6.2f}s")
     ratios = [r["arena"] / r["arena_bound"] for r in rows]
     print(f"arena / padded live bound of the best order: median {statistics.median(ratios):.3f}, max {max(ratios):.3f}")
     if any(r.get("ort") for r in rows):
@@ -190,7 +193,8 @@ def print_tables(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller corpus (no 48/64-block RandWire, no 3,000-node graph)")
-    parser.add_argument("--time-limit", type=float, default=10.0, help="seconds for edgemem's order search per model")
+    parser.add_argument("--work-limit", type=int, default=DEFAULT_WORK_LIMIT, help="work units of edgemem's order search per model")
+    parser.add_argument("--time-limit", type=float, default=600.0, help="guard: seconds before edgemem's order search is stopped")
     parser.add_argument("--peer-timeout", type=float, default=120.0, help="seconds before a peer planner is stopped")
     args = parser.parse_args()
     rows = []

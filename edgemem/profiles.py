@@ -54,6 +54,8 @@ class DeviceProfile:
     linux_memtotal_bytes: Size | None = field(default=None, metadata=key("linux_memtotal"))  # below nominal: carve-outs
     dla_cores: int = 0
     notes: tuple[str, ...] = ()
+    # [baseline.<backend>] runtime baselines for verify, typed by edgemem.verify.baseline
+    baseline: dict = field(default_factory=dict, hash=False)
     path: str = field(default="", metadata=NOT_IN_TOML)
 
     @property

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from edgemem.bench.assemble import assemble
-from edgemem.bench.backends import get_backend
+from edgemem.bench.backends import Prepared, get_backend
 from edgemem.bench.client import SshOptions, SshTransport
 from edgemem.bench.device import Device, RetryPolicy
 from edgemem.bench.errors import AgentError, CancelledError, RemoteCommandError
@@ -135,10 +135,25 @@ class Session:
         return artifacts_dir, names, []
 
 
-def run_bench(request: BenchRequest, target: Target, artifacts_root: Path,
-              on_progress: Callable[[str, dict], None] | None = None, cancel: StopRequest | None = None,
-              policy: RunPolicy = RunPolicy()) -> BenchResult:
-    """Measure ``request`` on ``target``; raw logs go to ``artifacts_root/<run id>``."""
+@dataclass(frozen=True)
+class RawRun:
+    """What one run on the device left: the agent's raw result, the probe, the fetched logs."""
+
+    raw: dict
+    probe: dict
+    uploads: dict
+    model: dict
+    artifacts_dir: Path | None
+    artifacts: list[str]
+    notes: tuple[str, ...]
+
+
+def run_raw(request: BenchRequest, target: Target, artifacts_root: Path,
+            on_progress: Callable[[str, dict], None] | None = None, cancel: StopRequest | None = None,
+            policy: RunPolicy = RunPolicy(), prepared: Prepared | None = None, spec_extra: dict | None = None) -> RawRun:
+    """Run ``request`` on ``target`` up to the agent's raw result (``edgemem verify`` reads it as is).
+    ``prepared`` replaces the backend's own preparation (files compiled elsewhere); ``spec_extra``
+    adds job fields (repeats, the measuring child's environment)."""
     backend = get_backend(request.backend)
     model = model_record(request.model)
     run_id = new_run_id()
@@ -147,16 +162,26 @@ def run_bench(request: BenchRequest, target: Target, artifacts_root: Path,
                            "announce": f"{target.name}: run {run_id} (reattach: edgemem bench --attach {run_id} "
                                        f"--host {target.destination})"})
     with session.transport:
-        spec, probe, uploads, notes = prepare(session, request, backend, model, run_id)
+        spec, probe, uploads, notes = prepare(session, request, backend, model, run_id, prepared)
+        spec.update(spec_extra or {})
         session.check_stop("the job started")
         session.device.start(spec, policy.lock_wait_s)
         raw, watch_notes = session.follow(run_id, request.timeout_s)
         artifacts_dir, names, fetch_notes = session.collect(run_id, artifacts_root)
     raw = name_user_files(raw, {sha: str(request.model) if key == "model" else key for key, sha in spec["files"].items()})
-    return assemble(host=target.name, raw=raw, probe=probe, interpretation=backend.interpret(raw, artifacts_dir),
-                    model=model, backend=request.backend, precision=request.precision, uploads=uploads,
-                    artifacts_dir=artifacts_dir, artifacts=names,
-                    extra_warnings=tuple(notes + session.device.warnings + watch_notes + fetch_notes))
+    return RawRun(raw, probe, uploads, model, artifacts_dir, names,
+                  tuple(notes + session.device.warnings + watch_notes + fetch_notes))
+
+
+def run_bench(request: BenchRequest, target: Target, artifacts_root: Path,
+              on_progress: Callable[[str, dict], None] | None = None, cancel: StopRequest | None = None,
+              policy: RunPolicy = RunPolicy()) -> BenchResult:
+    """Measure ``request`` on ``target``; raw logs go to ``artifacts_root/<run id>``."""
+    run = run_raw(request, target, artifacts_root, on_progress, cancel, policy)
+    backend = get_backend(request.backend)
+    return assemble(host=target.name, raw=run.raw, probe=run.probe, interpretation=backend.interpret(run.raw, run.artifacts_dir),
+                    model=run.model, backend=request.backend, precision=request.precision, uploads=run.uploads,
+                    artifacts_dir=run.artifacts_dir, artifacts=run.artifacts, extra_warnings=run.notes)
 
 
 def name_user_files(raw: dict, names: dict[str, str]) -> dict:
@@ -168,7 +193,7 @@ def name_user_files(raw: dict, names: dict[str, str]) -> dict:
     return {**raw, "error": {**error, "message": message}}
 
 
-def prepare(session: Session, request: BenchRequest, backend, model: dict, run_id: str):
+def prepare(session: Session, request: BenchRequest, backend, model: dict, run_id: str, prepared: Prepared | None = None):
     """Agent, idle device, probe, backend files uploaded -> (spec, probe, upload flags, notes)."""
     device = session.device
     session.notify("connect", {"phase": "agent"})
@@ -183,7 +208,7 @@ def prepare(session: Session, request: BenchRequest, backend, model: dict, run_i
     workdir = Path(tempfile.mkdtemp(prefix="edgemem-bench-"))
     try:
         session.notify("prepare", {"phase": backend.name})
-        prepared = backend.prepare(request, workdir)
+        prepared = prepared or backend.prepare(request, workdir)
         files = {key: (Path(path), sha256_file(Path(path))) for key, path in prepared.files.items()}
         session.notify("upload", {"phase": "blobs"})
         uploads = device.ensure_blobs(files)

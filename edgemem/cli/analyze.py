@@ -23,6 +23,7 @@ from edgemem.memory.analyze import AnalyzeOptions, analyze as run_analysis
 from edgemem.memory.capabilities import compare_rules
 from edgemem.memory.convention import INPLACE_RULES, Convention
 from edgemem.memory.report import MemoryReport, OrtPeak
+from edgemem.memory.schedule.result import DEFAULT_WORK_LIMIT
 from edgemem.output import Output
 from edgemem.output.analyze import render_memory_report
 from edgemem.output.plot import FORMATS as PLOT_FORMATS, write_plot
@@ -56,7 +57,8 @@ def analyze(
     probe: Annotated[bool, typer.Option("--probe", help="Run the model once under ONNX Runtime with generated inputs to size what static inference cannot.")] = False,
     fold: Annotated[bool, typer.Option("--fold/--no-fold", help="Try constant folding (onnxslim) when shape inference leaves tensors unsized.")] = True,
     order: Annotated[Optional[List[str]], typer.Option("--order", metavar=params.metavar(Order, many=True), parser=params.choice_list(Order, "order"), help="Orders to evaluate (comma-separated or repeated; default: all).")] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", metavar="DURATION", parser=params.duration_s, help="Time limit of the optimal order search (e.g. 10s, 2m).")] = "10s",
+    time_limit: Annotated[float, typer.Option("--time-limit", metavar="DURATION", parser=params.duration_s, help="Guard on the optimal order search's time (e.g. 60s, 2m); when it fires the answer may depend on the machine, and the method says so.")] = "60s",
+    work_limit: Annotated[int, typer.Option("--work-limit", metavar="UNITS", min=0, help="Work budget of the optimal order search, in search steps: the same answer on any machine.")] = DEFAULT_WORK_LIMIT,
     inplace: Annotated[bool, typer.Option("--inplace/--no-inplace", help="Let elementwise ops write over an input that dies there.")] = True,
     alias: Annotated[bool, typer.Option("--alias/--no-alias", help="Let view ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their input's buffer.")] = True,
     alignment: Annotated[int, typer.Option("--alignment", metavar="BYTES", min=1, help="Arena offset alignment in bytes (1 = no padding).")] = 64,
@@ -88,7 +90,7 @@ def analyze(
     options = AnalyzeOptions(
         orders=tuple(o.value for o in params.flatten(order)) or AnalyzeOptions.orders,
         convention=Convention(inplace=inplace, alias_views=alias, alignment_bytes=alignment, precision=precision, inplace_rules=rules),
-        placement=Placement(placement).value, time_limit_s=time_limit, peak_tensors=top,
+        placement=Placement(placement).value, time_limit_s=time_limit, work_limit=work_limit, peak_tensors=top,
         budget=None if budget is None else Budget(budget, budget_scope or Scope.ACTIVATIONS),
     )
     load_options = LoadOptions(input_shapes=params.bindings(input_shape, "--input-shape"),

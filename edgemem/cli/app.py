@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from edgemem import __version__
-from edgemem.cli import analyze, bench, distill
+from edgemem.cli import analyze, bench, distill, verify
 from edgemem.errors import ExitCode
 from edgemem.output import print_error
 
@@ -71,3 +71,4 @@ def root(
 app.command("analyze", help=analyze.HELP)(analyze.analyze)
 app.command("distill", help=distill.HELP)(distill.distill)
 app.command("bench", help=bench.HELP)(bench.bench)
+app.command("verify", help=verify.HELP)(verify.verify)

@@ -14,10 +14,11 @@ from edgemem.distill.data import DATASETS
 from edgemem.distill.trainers import method_names
 from edgemem.memory.convention import INPLACE_RULES
 from edgemem.memory.placement import ALGORITHMS
+from edgemem.memory.runtime.ort_order import EXECUTION_ORDERS
 from edgemem.memory.schedule import STRATEGIES
 
 __all__ = ["Precision", "Scope", "Order", "Placement", "InplaceRule", "Method", "Dataset", "Blocks", "Backend",
-           "TrtMode", "OrtProvider"]
+           "TrtMode", "OrtProvider", "ExecutionOrder"]
 
 
 def choices(name: str, values) -> type[Enum]:
@@ -34,3 +35,4 @@ Blocks = choices("Blocks", GRANULARITIES)
 Backend = choices("Backend", BACKENDS)
 TrtMode = choices("TrtMode", MODES)
 OrtProvider = choices("OrtProvider", PROVIDERS)
+ExecutionOrder = choices("ExecutionOrder", EXECUTION_ORDERS)

@@ -14,7 +14,7 @@ import typer
 
 from edgemem.budget import Precision, Scope
 from edgemem.cli import params
-from edgemem.cli.choices import Blocks, Dataset, Method
+from edgemem.cli.choices import Backend, Blocks, Dataset, Method
 from edgemem.cli.errors import handles_errors
 from edgemem.distill.common import write_report
 from edgemem.distill.config import DistillConfig, apply_overrides, load_config
@@ -56,13 +56,16 @@ def distill(
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE", help="Where to draw the memory-accuracy plot (.png or .svg; default OUT/report.png).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (schema edgemem.distill_result/1) on stdout.")] = False,
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", min=0, help="Seed of initialisation, batch order and augmentation (default 0).")] = None,
+    verify_on: Annotated[Optional[str], typer.Option("--verify-on", metavar="HOST|local", help="Verify the student on this device (edgemem verify, against --budget); a student the device does not confirm is reported as failed.")] = None,
+    verify_backend: Annotated[Optional[Backend], typer.Option("--verify-backend", case_sensitive=False, help="Runtime for --verify-on (default onnxruntime).")] = None,
 ) -> int:
     flags = {"budget": budget, "budget_scope": budget_scope, "precision": precision, "weights_budget": weights_budget,
              "teacher": teacher, "teacher_weights": _text(teacher_weights), "teacher_epochs": teacher_epochs,
              "teacher_cache": _text(teacher_cache), "dataset": _value(dataset), "data_path": _text(data_path),
              "epochs": epochs, "method": _value(method), "resume": resume or None, "baseline": baseline or None,
              "sweep": sweep, "out": _text(out), "json": json_out or None, "seed": seed, "plot": _text(plot),
-             "workers": workers, "blocks": _value(blocks), "replacement": replacement}
+             "workers": workers, "blocks": _value(blocks), "replacement": replacement, "verify_on": verify_on,
+             "verify_backend": _value(verify_backend)}
     settings = apply_overrides(load_config(config) if config is not None else DistillConfig(), flags)
     check_flags(settings, budget_scope)
     out_ = Output(json_mode=settings.json)
@@ -85,6 +88,8 @@ def check_flags(settings: DistillConfig, budget_scope: Scope | None) -> None:
     if settings.budget_scope is Scope.PROCESS:
         raise UsageError("budget scope process: the analyzer knows no runtime baseline",
                          hint="use activations, weights or model; measure the process with edgemem bench")
+    if settings.verify_on and settings.budget_bytes is None:
+        raise UsageError("--verify-on checks the student against the budget, and no --budget (flag or config) was given")
     params.output_dir(settings.out_dir, "--out")
     if settings.plot:
         plot = params.output_file(Path(settings.plot), "--plot")
@@ -97,12 +102,27 @@ def finish(result: DistillResult, settings: DistillConfig, out_: Output) -> int:
     plot_path = Path(settings.plot) if settings.plot else settings.out_dir / "report.png"
     with out_.status(f"drawing {plot_path}"):
         result = replace(result, plot_path=str(write_distill_plot(result, plot_path)))
+    if settings.verify_on:
+        result = replace(result, device=on_device(result, settings, out_))
     write_report(result)
     if settings.json:
         out_.emit_json(result.to_json())
     else:
         render_distill_result(result, out_)
+    if ((result.device or {}).get("verdict") or {}).get("status") == "error":
+        return ExitCode.ERROR  # the student is saved and reported; verifying it failed
     return ExitCode.OK if result.fits else ExitCode.OVER_BUDGET
+
+
+def on_device(result: DistillResult, settings: DistillConfig, out_: Output) -> dict:
+    """--verify-on: the exported student verified on the device against the run's budget."""
+    from edgemem.cli.verify import verify_student
+
+    student = result.student
+    if student is None or not student.onnx_path:
+        return {"host": settings.verify_on, "verdict": {"status": "error", "reason": "no student was exported to verify"}}
+    return verify_student(Path(student.onnx_path), settings.verify_on, settings.verify_backend, settings.budget_bytes,
+                          settings.budget_scope, out_)
 
 
 def _text(path: Path | None) -> str | None:

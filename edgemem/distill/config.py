@@ -129,6 +129,8 @@ class DistillConfig:
     seed: int = 0
     resume: bool = False
     json: bool = False
+    verify_on: str | None = None  # run edgemem verify on the student there (local or an SSH host)
+    verify_backend: str = "onnxruntime"
     train: TrainConfig = field(default_factory=TrainConfig)
     teacher_train: TrainConfig = field(default_factory=TrainConfig)
     loss: LossWeights = field(default_factory=LossWeights)

@@ -77,6 +77,7 @@ class DistillResult:
     versions: dict = field(default_factory=dict)
     total_time_s: float = 0.0
     blockwise: BlockwiseReport | None = None  # method blockwise: the per-block report
+    device: dict | None = None  # --verify-on: the student verified on the device (edgemem.verify_report/1 summary)
 
     @property
     def budget(self) -> BudgetCheck | None:
@@ -91,7 +92,10 @@ class DistillResult:
 
     @property
     def fits(self) -> bool:
-        """True unless a budget was given and the student misses it (or misses the weights budget)."""
+        """True unless a budget was given and the student misses it (or misses the weights budget), or the
+        device it was verified on (--verify-on) did not confirm that it fits."""
+        if self.device is not None and (self.device.get("verdict") or {}).get("status") != "fits":
+            return False
         return not any(check is not None and check.over for check in (self.budget, self.weights_budget))
 
     @property

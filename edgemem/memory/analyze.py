@@ -17,6 +17,7 @@ from edgemem.memory.problem import Problem, problem_from_graph
 from edgemem.memory.problem import accounted_size
 from edgemem.memory.report import ConventionSummary, LiveTensor, MemoryReport, OrderReport, TensorRow
 from edgemem.memory.schedule import STRATEGIES, ScheduleContext, ScheduleResult
+from edgemem.memory.schedule.result import DEFAULT_WORK_LIMIT
 from edgemem.memory.verify import check_plan
 
 ORDER_NAMES = tuple(STRATEGIES)
@@ -29,7 +30,8 @@ class AnalyzeOptions:
     orders: tuple[str, ...] = ("stored", "greedy", "optimal")
     convention: Convention = Convention()
     placement: str = DEFAULT_ALGORITHM
-    time_limit_s: float = 10.0
+    time_limit_s: float = 60.0  # a guard: the order search stops on work_limit
+    work_limit: int = DEFAULT_WORK_LIMIT  # work units of the optimal search (same answer on any machine)
     budget: Budget | None = None  # checked against the best plan (edgemem.budget.check_budget)
     peak_tensors: int = 5
 
@@ -95,7 +97,8 @@ def run_orders(problem: Problem, options: AnalyzeOptions, order_bound: int) -> l
     for name in ORDER_NAMES:
         if name not in options.orders:
             continue
-        context = ScheduleContext(lower_bound_bytes=order_bound, incumbent=incumbent, time_limit_s=options.time_limit_s)
+        context = ScheduleContext(lower_bound_bytes=order_bound, incumbent=incumbent, time_limit_s=options.time_limit_s,
+                                  work_limit=options.work_limit)
         result = STRATEGIES[name](problem, context)
         results.append(result)
         if incumbent is None or result.peak_bytes < incumbent.peak_bytes:

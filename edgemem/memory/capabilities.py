@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from edgemem.graph.types import Graph
 from edgemem.memory.analyze import AnalyzeOptions, analyze
+from edgemem.memory.problem import problem_from_graph
 from edgemem.memory.report import Capability, MemoryReport
 
 
@@ -46,6 +47,4 @@ def compare_rules(graph: Graph, options: AnalyzeOptions, report: MemoryReport | 
 
 
 def _nodes(graph: Graph, run_convention) -> int:
-    from edgemem.memory.problem import problem_from_graph
-
     return sum(count for _, count in problem_from_graph(graph, run_convention).rule_nodes)

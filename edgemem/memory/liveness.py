@@ -14,7 +14,7 @@ import numpy as np
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.problem import Problem
 
-__all__ = ["Lifetimes", "lifetimes_from_order", "live_profile", "peak_of", "live_at", "peak_of_order"]
+__all__ = ["Lifetimes", "lifetimes_from_order", "live_profile", "peak_and_step", "live_at", "peak_of_order"]
 
 
 def lifetimes_from_order(problem: Problem, order: Sequence[int], sizes_bytes: Sequence[int] | None = None) -> Lifetimes:
@@ -56,7 +56,7 @@ def live_profile(lifetimes: Lifetimes) -> np.ndarray:
     return np.cumsum(diff[:-1])
 
 
-def peak_of(lifetimes: Lifetimes) -> tuple[int, int]:
+def peak_and_step(lifetimes: Lifetimes) -> tuple[int, int]:
     """(peak live bytes, first step where it is reached)."""
     if lifetimes.steps == 0:
         return 0, 0
@@ -72,4 +72,4 @@ def live_at(lifetimes: Lifetimes, step: int) -> list[int]:
 
 
 def peak_of_order(problem: Problem, order: Sequence[int]) -> int:
-    return peak_of(lifetimes_from_order(problem, order))[0]
+    return peak_and_step(lifetimes_from_order(problem, order))[0]

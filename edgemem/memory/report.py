@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from edgemem.budget import BudgetCheck, Precision
 
@@ -120,7 +120,8 @@ class MemoryReport:
         """The --json document. ``detail`` adds per-step profiles, orders and offsets."""
         orders = []
         for o in self.orders:
-            row = {k: v for k, v in asdict(o).items() if k not in ("profile_bytes", "order", "offsets")}
+            row = {k: v for k, v in _shallow(o).items() if k not in ("profile_bytes", "order", "offsets")}
+            row["peak_tensors"] = [asdict(t) for t in o.peak_tensors]
             if detail:
                 row.update(profile_bytes=list(o.profile_bytes), order=list(o.order), offsets=o.offsets)
             orders.append(row)
@@ -144,9 +145,14 @@ class MemoryReport:
             "size_sources": dict(self.size_sources),
             "notes": list(self.notes),
             "analysis_s": round(self.analysis_s, 4),
-            "tensors": [asdict(t) for t in self.tensors],
+            "tensors": [_shallow(t) for t in self.tensors],
             "capabilities": [asdict(c) for c in self.capabilities],
             "written_order": self.written_order,
             "ort_peaks": [asdict(p) for p in self.ort_peaks],
         }
         return doc
+
+
+def _shallow(record) -> dict:
+    """A dataclass of plain fields as a dict, without ``asdict``'s deep copy (0.2 s on 15,000 tensors)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}

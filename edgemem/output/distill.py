@@ -42,10 +42,21 @@ def render_distill_result(result: DistillResult, out: Output) -> None:
 def verdict_lines(result: DistillResult) -> list[Text]:
     lines = [budget_line(check, label=label) for check, label in
              ((result.budget, "budget"), (result.weights_budget, "weights budget")) if check is not None]
+    if result.device is not None:
+        lines.append(device_line(result.device))
     if result.reduction is not None:
         lines.append(Text(f"peak activation memory: teacher {format_bytes(result.teacher.peak_activation_bytes)} -> student "
                           f"{format_bytes(result.student.peak_activation_bytes)} ({result.reduction:.2f}x smaller)"))
     return lines
+
+
+def device_line(device: dict) -> Text:
+    """--verify-on: what the device said about the student (never a pass unless it measured a fit)."""
+    verdict = device.get("verdict") or {}
+    status = verdict.get("status", "error")
+    style = "green" if status == "fits" else "bold red" if status in ("over", "error") else "bold yellow"
+    return Text(f"on the device ({device.get('host')}, {device.get('backend', '?')}): {status.upper()}, "
+                f"{verdict.get('reason', '')}", style=style)
 
 
 def models(result: DistillResult) -> list[ModelSummary]:

@@ -2,8 +2,8 @@
 
 Each option gets a value from a pool of plausible and broken values (its own pool when the name is
 known here, a generic one otherwise), so options added later are fuzzed too. Safety rules keep
-every case on a fast path: bench never runs a job (a dead SSH host, or ``--host local`` with a
-broken model), distill always carries one value it must refuse before any training.
+every case on a fast path: bench and verify never run a job (a dead SSH host, or ``--host local``
+with a broken model), distill always carries one value it must refuse before any training.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.fuzz.mutate import pick
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "models" / "branchy_cnn.onnx"
 
 COMMANDS = typer.main.get_command(app).commands
-FLAG_CASES = {"analyze": 300, "bench": 150, "distill": 150}
+FLAG_CASES = {"analyze": 300, "bench": 150, "distill": 150, "verify": 100}
 GENERIC = ["", " ", "abc", "-1", "0", "1", "3", "2147483648", "99999999999999999999", "1e309", "nan", "inf", "-inf", "1.5",
            "\u00e9\u2713", "x" * 300, "a=b", "=", ",", "1x2x", "../../x", "$(touch {tmp}/pwned)", "; touch {tmp}/pwned",
            "\t", "line\nbreak", "--", "-h"]
@@ -57,7 +57,7 @@ POOLS = {
     "workers": ["0", "-1", "abc", "1"],
 }
 for _name in ("plot", "write_order", "out", "results_dir", "config", "teacher_weights", "data_path", "teacher_cache",
-              "identity", "ssh_config", "known_hosts", "inventory"):
+              "identity", "ssh_config", "known_hosts", "inventory", "report", "logs"):
     POOLS[_name] = PATHS
 # Distill values it must refuse before training anything (one goes into every distill case).
 DISTILL_INVALID = [("--budget", "abc"), ("--budget", "-5MB"), ("--method", "magic"), ("--dataset", "imagenet42"),
@@ -66,6 +66,8 @@ DISTILL_INVALID = [("--budget", "abc"), ("--budget", "-5MB"), ("--method", "magi
                    ("--plot", "{tmp}/plot.gif")]
 # Options the bench harness sets itself so that no case reaches a device.
 BENCH_FIXED = {"host", "hosts", "port", "inventory", "compare", "model"}
+# Options the verify harness sets itself: a dead host, or a broken model refused before anything runs.
+VERIFY_FIXED = {"host", "port", "model"}
 # Loopback or refused before ssh starts: no name needs DNS, so no case waits on a resolver.
 DEAD_HOSTS = ["nobody@127.0.0.1", "nobody@localhost", "-oProxyCommand=touch {tmp}/pwned", "a b", "", "user@"]
 
@@ -106,6 +108,8 @@ def flag_case(index: int, seed: int) -> FlagCase:
         return FlagCase(index, command, ("analyze", model, *random_options(rng, command, {"model"})), "analyze")
     if command == "bench":
         return bench_case(index, rng)
+    if command == "verify":
+        return verify_case(index, rng)
     option, value = pick(rng, DISTILL_INVALID)
     extra = random_options(rng, command, set(), most=3)
     out = [] if "--out" in extra else ["--out", "{tmp}/distill-out"]
@@ -126,6 +130,20 @@ def bench_case(index: int, rng) -> FlagCase:
     else:
         target = ["--inventory", pick(rng, ["{tmp}/fleet.toml", "{tmp}/bad.toml", "{tmp}/absent.toml", "{tmp}/existing.txt"])]
     return FlagCase(index, "bench", ("bench", "{model}", *target, *extra), mode)
+
+
+def verify_case(index: int, rng) -> FlagCase:
+    """verify never measures here: a dead host (TVM, which compiles before connecting, left out), or
+    --host local with a broken model, refused when it is read."""
+    mode = pick(rng, ["dead host", "local broken"])
+    if mode == "dead host":
+        extra = random_options(rng, "verify", VERIFY_FIXED | {"backend", "tvm_target", "tvm_cc"})
+        budget = [] if "--budget" in extra else ["--budget", "1GiB"]
+        target = ["--host", pick(rng, DEAD_HOSTS), "--port", "{dead_port}"]
+        return FlagCase(index, "verify", ("verify", "{model}", *target, *budget, *extra), mode)
+    extra = random_options(rng, "verify", VERIFY_FIXED)
+    model = pick(rng, ["{broken}", "{tmp}", "{tmp}/absent.onnx", "{tmp}/empty.onnx"])
+    return FlagCase(index, "verify", ("verify", model, "--host", "local", *extra), mode)
 
 
 def dead_port() -> int:

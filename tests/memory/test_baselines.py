@@ -15,7 +15,8 @@ from edgemem.graph import load_graph
 from edgemem.memory.convention import Convention
 from edgemem.memory.liveness import lifetimes_from_order
 from edgemem.memory.placement import ALGORITHMS
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes
 from edgemem.memory.problem import problem_from_graph
 from edgemem.memory.verify import check_plan
 from tests.fixtures.builders import HandNode, hand_model, random_graph

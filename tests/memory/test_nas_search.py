@@ -1,15 +1,14 @@
 """The pieces of the exact order search, each against brute force on random graphs.
 
-The memory model agrees with liveness; a segment re-ordered alone leaves the rest of the order
-unchanged; relaxed windows and the cut bound never exceed the true optimum; coarsening keeps
-an optimal order; the best-first search (finished or stopped), CP-SAT and the window search
-return valid orders and proved bounds.
+The memory model agrees with liveness; a window re-ordered alone leaves the rest of the order
+unchanged; relaxed windows, the must-live bound and the time-slice bound never exceed the true
+optimum; coarsening keeps an optimal order; the best-first and the decision searches (finished
+or stopped), CP-SAT and the window search return valid orders and proved bounds.
 """
 
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,14 +17,16 @@ from hypothesis import strategies as st
 from edgemem.memory.convention import Convention
 from edgemem.memory.liveness import lifetimes_from_order, live_profile, peak_of_order
 from edgemem.memory.problem import problem_from_graph
-from edgemem.memory.schedule import cpsat, windows
-from edgemem.memory.schedule.coarsen import coarsen
-from edgemem.memory.schedule.cut_bound import CutBound
-from edgemem.memory.schedule.model import (
-    ancestor_masks, is_topological, model_from_problem, peak_of, profile_of, relaxed, segment,
-)
-from edgemem.memory.schedule.search import UnitSearch
-from edgemem.memory.schedule.split import cut_positions
+from edgemem.memory.schedule.optimal import cpsat, windows
+from edgemem.memory.schedule.optimal.coarsen import coarsen
+from edgemem.memory.schedule.optimal.decision import decide, minimize
+from edgemem.memory.schedule.optimal.downset_bound import downset_bound
+from edgemem.memory.schedule.optimal.cut_bound import static_bound
+from edgemem.memory.schedule.optimal.model import ancestor_masks, descendant_masks, is_topological, model_peak, model_profile
+from edgemem.memory.schedule.optimal.search import UnitSearch
+from edgemem.memory.schedule.optimal.split import cut_positions, segments
+from edgemem.memory.schedule.optimal.view import OrderView, whole_model
+from edgemem.memory.schedule.optimal.work import Work
 from tests.fixtures.builders import random_graph
 from tests.fixtures.reference import all_topological_orders
 
@@ -54,123 +55,109 @@ def random_order(model, rng, nodes=None):
 
 def brute_force(model) -> int:
     preds = [{p for p in range(model.n) if model.preds[v] >> p & 1} for v in range(model.n)]
-    return min(peak_of(model, order) for order in all_topological_orders(model.n, preds))
+    return min(model_peak(model, order) for order in all_topological_orders(model.n, preds))
 
 
 @SETTINGS
 @given(st.integers(0, 10**9), st.integers(1, 30), st.sampled_from(CONVENTIONS))
 def test_model_profile_matches_liveness(seed, n, convention):
     problem, rng = random_problem(seed, n, convention)
-    model = model_from_problem(problem)
+    model = whole_model(problem)
     order = random_order(model, rng)
     assert is_topological(model, order)
-    assert profile_of(model, order) == [int(x) for x in live_profile(lifetimes_from_order(problem, order))]
+    assert model_profile(model, order) == [int(x) for x in live_profile(lifetimes_from_order(problem, order))]
 
 
 @SETTINGS
 @given(st.integers(0, 10**9), st.integers(2, 30), st.sampled_from(CONVENTIONS))
 def test_reordering_a_segment_is_local_and_exact(seed, n, convention):
     problem, rng = random_problem(seed, n, convention)
-    model = model_from_problem(problem)
+    model = whole_model(problem)
     order = random_order(model, rng)
     lo = rng.randrange(0, n)
     hi = rng.randrange(lo + 1, n + 1)
-    sub, nodes = segment(model, order, lo, hi)
+    view = OrderView(problem, order)
+    sub, nodes = view.window_model(lo, hi)
     inner = random_order(sub, rng)
     new = order[:lo] + [nodes[i] for i in inner] + order[hi:]
     assert is_topological(model, new)
-    before, after = profile_of(model, order), profile_of(model, new)
+    before, after = model_profile(model, order), model_profile(model, new)
     assert after[:lo] == before[:lo] and after[hi:] == before[hi:]
-    assert profile_of(sub, inner) == after[lo:hi]
+    assert model_profile(sub, inner) == after[lo:hi]
+    view.replace(lo, hi, sub, nodes, inner)
+    assert view.order == new and [int(x) for x in view.profile] == after
+    assert all(view.order[view.position[v]] == v for v in range(n))
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**9), st.integers(1, 8), st.sampled_from(CONVENTIONS))
 def test_bounds_never_exceed_the_optimum(seed, n, convention):
     problem, rng = random_problem(seed, n, convention)
-    model = model_from_problem(problem)
+    model = whole_model(problem)
     optimum = brute_force(model)
     order = random_order(model, rng)
-    anc = ancestor_masks(model, order)
-    window = rng.sample(range(n), rng.randint(1, n))
-    window.sort(key=order.index)
-    assert brute_force(relaxed(model, window, anc)) <= optimum
+    seg_lo, seg_hi = rng.choice(segments(problem.preds, order))
+    lo = rng.randrange(seg_lo, seg_hi)
+    hi = rng.randrange(lo + 1, seg_hi + 1)
+    relaxed = OrderView(problem, order).relaxed_model(lo, hi, seg_lo, seg_hi)
+    assert brute_force(relaxed) <= optimum
     touches = [[b for b in range(len(model.sizes)) if model.users[b] >> v & 1] for v in range(n)]
-    cut = CutBound(model, touches, order)
-    assert cut.static_bound <= optimum
-    done = 0
-    for v in order[: rng.randint(0, n)]:
-        done |= 1 << v
-    # the dynamic part of the bound: any completion of a prefix peaks at least there
-    live = sum(1 << b for b in range(len(model.sizes))
-               if (model.alloc[b] == 0 or model.alloc[b] & done) and (model.kept[b] or model.users[b] & ~done))
-    prefix = [v for v in order if done >> v & 1]
-    rest = [v for v in range(n) if not done >> v & 1]
-    preds = [{p for p in range(n) if model.preds[v] >> p & 1} for v in range(n)]
-    completions = [prefix + o for o in _orders_of(rest, preds, done)]
-    assert cut.bound(done, live) <= min(max(profile_of(model, c)[len(prefix):] or [0]) for c in completions)
-
-
-def _orders_of(nodes, preds, done):
-    if not nodes:
-        yield []
-        return
-    for v in nodes:
-        if all(done >> p & 1 for p in preds[v]):
-            for tail in _orders_of([w for w in nodes if w != v], preds, done | (1 << v)):
-                yield [v] + tail
+    assert static_bound(model, touches, order) <= optimum
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**9), st.integers(1, 9), st.sampled_from(CONVENTIONS))
 def test_coarsened_search_equals_brute_force(seed, n, convention):
     problem, rng = random_problem(seed, n, convention)
-    model = model_from_problem(problem)
+    model = whole_model(problem)
     units = coarsen(model, random_order(model, rng))
     assert sorted(v for u in units for v in u.nodes) == list(range(n))
     search = UnitSearch(model, units)
-    outcome = search.run(peak_of(model, range(n)) + 1, time.perf_counter() + 30, 10**6)
+    outcome = search.run(model_peak(model, range(n)) + 1, Work.of(10**7, 60))
     assert outcome.finished
     optimum = brute_force(model)
-    assert outcome.peak == optimum == peak_of(model, outcome.order)
+    assert outcome.peak == optimum == model_peak(model, outcome.order)
     assert search.static_bound <= optimum
-    found = search.beam(4, time.perf_counter() + 30)
-    assert found is not None and is_topological(model, found[0]) and peak_of(model, found[0]) == found[1] >= optimum
+    found = search.beam(4, Work.of(10**7, 60))
+    assert found is not None and is_topological(model, found[0]) and model_peak(model, found[0]) == found[1] >= optimum
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 10**9), st.integers(6, 40))
-def test_a_stopped_search_still_proves_its_bound(seed, n):
+@given(st.integers(0, 10**9), st.integers(6, 40), st.sampled_from(("best-first", "decision")))
+def test_a_stopped_search_still_proves_its_bound(seed, n, kind):
     problem, rng = random_problem(seed, n, Convention())
-    model = model_from_problem(problem)
+    model = whole_model(problem)
     search = UnitSearch(model, coarsen(model, range(n)))
-    upper = peak_of(model, range(n))
-    outcome = search.run(upper, time.perf_counter() + 30, max_states=rng.randint(0, 50))
+    upper = model_peak(model, range(n))
+    work = Work.of(rng.randint(0, 400), 60)
+    outcome = search.run(upper, work) if kind == "best-first" else minimize(search, upper, work)
     assert outcome.lower_bound <= outcome.peak <= upper
     if outcome.order is not None:
-        assert is_topological(model, outcome.order) and peak_of(model, outcome.order) == outcome.peak < upper
+        assert is_topological(model, outcome.order) and model_peak(model, outcome.order) == outcome.peak < upper
     if n <= 9:
         assert outcome.lower_bound <= brute_force(model)
 
 
-def test_cut_nodes_are_comparable_with_every_node():
-    problem, rng = random_problem(7, 25, Convention())
-    model = model_from_problem(problem)
+@SETTINGS
+@given(st.integers(0, 10**9), st.integers(1, 40))
+def test_cut_nodes_are_exactly_the_nodes_comparable_with_every_node(seed, n):
+    problem, rng = random_problem(seed, n, Convention())
+    model = whole_model(problem)
     order = random_order(model, rng)
-    anc = ancestor_masks(model, order)
-    for position in cut_positions(model, order):
-        v = order[position]
-        assert {order.index(a) for a in range(model.n) if anc[v] >> a & 1} == set(range(position))
+    anc, desc = ancestor_masks(model, order), descendant_masks(model, order)
+    everyone = (1 << n) - 1
+    assert cut_positions(problem.preds, order) == [i for i, v in enumerate(order) if anc[v] | desc[v] | 1 << v == everyone]
 
 
 @pytest.mark.skipif(not cpsat.available(), reason="OR-Tools (the solver extra) is not installed")
 @pytest.mark.parametrize("seed", range(8))
 def test_cpsat_equals_brute_force(seed):
     problem, rng = random_problem(seed, 7, CONVENTIONS[seed % 3])
-    model = model_from_problem(problem)
-    solved = cpsat.solve(model, list(range(model.n)), peak_of(model, range(model.n)), 20.0)
+    model = whole_model(problem)
+    solved = cpsat.solve(model, list(range(model.n)), model_peak(model, range(model.n)),
+                         Work.of(20 * cpsat.UNITS_PER_DETERMINISTIC_SECOND, 60))
     assert solved is not None and solved.proved
-    assert solved.peak == brute_force(model) == peak_of(model, solved.order)
+    assert solved.peak == brute_force(model) == model_peak(model, solved.order)
     assert is_topological(model, solved.order)
 
 
@@ -178,10 +165,35 @@ def test_cpsat_equals_brute_force(seed):
 def test_window_search_keeps_orders_valid_and_bounds_proved(seed, monkeypatch):
     monkeypatch.setattr(windows, "WINDOWS", (3, 5))
     problem, rng = random_problem(seed, 9, Convention())
-    model = model_from_problem(problem)
+    model = whole_model(problem)
     order = random_order(model, rng)
-    found = windows.improve(model, order, peak_of(model, order), 0, time.perf_counter() + 10, 10**5)
-    assert is_topological(model, found.order)
-    assert peak_of(model, found.order) == found.peak <= peak_of(model, order)
+    view = OrderView(problem, order)
+    found = windows.improve(view, 0, model.n, 0, Work.of(10**5, 60))
+    assert is_topological(model, view.order)
+    assert model_peak(model, view.order) == found.peak <= model_peak(model, order)
     assert found.lower_bound <= brute_force(model) <= found.peak
-    assert peak_of_order(problem, found.order) == found.peak
+    assert peak_of_order(problem, view.order) == found.peak
+
+
+@pytest.mark.skipif(not cpsat.available(), reason="OR-Tools (the solver extra) is not installed")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**9), st.integers(2, 8), st.sampled_from(CONVENTIONS))
+def test_time_slice_bound_never_exceeds_the_optimum(seed, n, convention):
+    problem, rng = random_problem(seed, n, convention)
+    model = whole_model(problem)
+    units = coarsen(model, random_order(model, rng))
+    assert downset_bound(model, units, 10**12, Work.of(10**6, 60)) <= brute_force(model)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**9), st.integers(1, 9), st.sampled_from(CONVENTIONS))
+def test_decision_search_equals_brute_force(seed, n, convention):
+    problem, rng = random_problem(seed, n, convention)
+    model = whole_model(problem)
+    search = UnitSearch(model, coarsen(model, random_order(model, rng)))
+    optimum = brute_force(model)
+    outcome = minimize(search, model_peak(model, range(n)) + 1, Work.of(10**7, 60))
+    assert outcome.finished and outcome.peak == optimum == outcome.lower_bound == model_peak(model, outcome.order)
+    assert is_topological(model, outcome.order)
+    order, peak, finished, _ = decide(search, optimum - 1, Work.of(10**7, 60))
+    assert finished and order is None  # nothing under the optimum

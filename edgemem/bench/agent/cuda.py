@@ -33,6 +33,12 @@ class CudaRuntime(object):
         self.check(self.lib.cudaMalloc(ctypes.byref(ptr), ctypes.c_size_t(max(size, 1))), "cudaMalloc")
         return ptr.value
 
+    def mem_get_info(self):
+        """(free, total) bytes as cudaMemGetInfo reports them; on Jetson both are system-wide DRAM."""
+        free, total = ctypes.c_size_t(), ctypes.c_size_t()
+        self.check(self.lib.cudaMemGetInfo(ctypes.byref(free), ctypes.byref(total)), "cudaMemGetInfo")
+        return free.value, total.value
+
     def stream(self):
         handle = ctypes.c_void_p()
         self.check(self.lib.cudaStreamCreate(ctypes.byref(handle)), "cudaStreamCreate")

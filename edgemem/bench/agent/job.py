@@ -19,6 +19,7 @@ from .sysinfo import meminfo
 from .wire import AGENT_VERSION, ERROR_EXIT, MARKER_ENV, RESULT_SCHEMA
 
 RUNNERS = {"onnxruntime": run_python.run, "tvm": run_python.run, "tensorrt": run_tensorrt.run}
+WORKER_ENV = ("MALLOC_MMAP_THRESHOLD_",)  # what a spec may set in a measuring child's environment (verify fixes it)
 EXIT_CODE = dict((status, code) for code, status in ERROR_EXIT.items())
 
 
@@ -152,6 +153,7 @@ class Job(object):
                    checkpoint_path=self.path("%s.checkpoint.jsonl" % name))
         write_json_atomic(job_path, job)
         argv, env = self_command("worker", "--job", job_path)
+        env.update((k, str(v)) for k, v in (self.spec.get("worker_env") or {}).items() if k in WORKER_ENV)
         env[MARKER_ENV] = self.folder.marker
         record = self.stage(name, argv, limit_s, env)
         record["worker"] = read_json(job["result_path"]) or load_checkpoint(job["checkpoint_path"])

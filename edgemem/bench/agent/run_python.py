@@ -1,9 +1,12 @@
-"""ONNX Runtime and TVM, the parent's side: one fresh child that loads, warms up and measures."""
+"""ONNX Runtime and TVM, the parent's side: a fresh child that loads, warms up and measures (and,
+with the spec's ``repeats``, the same again in further fresh children: run-2 ... run-N)."""
 
 import os
 import shutil
 
 from .blobs import verified_blob
+
+MAX_REPEATS = 20
 
 
 def worker_job(job, step, **extra):
@@ -27,5 +30,13 @@ def run(job):
         except OSError:
             shutil.copyfile(blob, extra["library_path"])
     limit = (spec.get("timeouts") or {}).get("run_s", 300)
-    record = job.worker_stage("run", worker_job(job, "run", **extra), limit)
-    job.result["backend"].update((record.get("worker") or {}).get("backend") or {})
+    for name in run_stages(spec):
+        record = job.worker_stage(name, worker_job(job, "run", **extra), limit)
+        if name == "run":
+            job.result["backend"].update((record.get("worker") or {}).get("backend") or {})
+
+
+def run_stages(spec):
+    """``run``, then ``run-2`` ... ``run-N``: the same measurement in ``repeats`` fresh processes."""
+    repeats = max(1, min(int(spec.get("repeats") or 1), MAX_REPEATS))
+    return ["run"] + ["run-%d" % i for i in range(2, repeats + 1)]

@@ -1,19 +1,36 @@
 """TensorRT, the parent's side: build (or reuse a verified cached engine) in one child, then
 load-and-run in a fresh one, through trtexec (default) or the tensorrt Python API."""
 
+import hashlib
+import json
 import os
 
 from . import trtexec
 from .blobs import record_engine, verified_engine
-from .common import AgentFailure, private_dir
+from .common import AgentFailure, private_dir, read_text
 from .probe import probe_python_module
-from .run_python import worker_job
+from .run_python import run_stages, worker_job
+from .wire import AGENT_VERSION
+
+
+def engine_facts(job, version):
+    """Everything that changes the engine TensorRT builds: the model, the shapes it is built for,
+    precision and workspace, any extra builder flags, the path that builds it, the TensorRT
+    version and the device (an engine is specific to the GPU it was built on)."""
+    spec = job.spec
+    options = spec.get("options") or {}
+    inputs = spec.get("inputs") or {}
+    return {"model": spec["model"]["sha256"], "shapes": inputs.get("shapes") or {}, "dims": inputs.get("dims") or {},
+            "precision": options.get("precision", "fp32"), "workspace_bytes": options.get("workspace_bytes"),
+            "extra_args": list(options.get("extra_args") or []), "mode": options.get("mode", "trtexec"),
+            "tensorrt": str(version), "device": (read_text("/proc/device-tree/model", 256) or "").strip("\x00\n "),
+            "builder": AGENT_VERSION}
 
 
 def engine_cache_path(job, version):
-    options = job.spec.get("options") or {}
-    key = "%s-%s-ws%s-v%s" % (job.spec["model"]["sha256"][:32], options.get("precision", "fp32"),
-                              options.get("workspace_bytes") or "default", version)
+    facts = engine_facts(job, version)
+    digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode("utf-8")).hexdigest()[:24]
+    key = "%s-%s-%s" % (facts["model"][:16], facts["precision"], digest)
     return os.path.join(private_dir(os.path.join(job.base, "engines")), key + ".engine")
 
 
@@ -21,7 +38,9 @@ def cached(job, engine):
     """Record the cached engine as the build stage when it is there and unmodified."""
     if not (job.spec.get("options") or {}).get("engine_cache", True) or not verified_engine(engine):
         return False
-    job.result["stages"]["build"] = {"cached": True, "engine": engine, "engine_bytes": os.path.getsize(engine)}
+    job.result["stages"]["build"] = {"cached": True, "engine": engine, "engine_bytes": os.path.getsize(engine),
+                                     "cache_key": engine_facts(job, job.result["backend"].get("version_int")
+                                                               or job.result["backend"].get("version"))}
     job.progress("build", "cached")
     return True
 
@@ -53,9 +72,10 @@ def run_trtexec(job):
         trtexec.check(job, "build", record)
         record_engine(tmp, engine)
         record["engine_bytes"] = os.path.getsize(engine)
-    argv = trtexec.run_argv(path, version, engine, job.spec, job.path("times.json"))
-    record = job.stage("run", argv, timeouts.get("run_s", 300))
-    trtexec.check(job, "run", record)
+    for name in run_stages(job.spec):  # a fresh trtexec per repeat; times.json, times-run-2.json, ...
+        times = job.path("times.json" if name == "run" else "times-%s.json" % name)
+        record = job.stage(name, trtexec.run_argv(path, version, engine, job.spec, times), timeouts.get("run_s", 300))
+        trtexec.check(job, name, record)
 
 
 def run_python_api(job):
@@ -70,4 +90,5 @@ def run_python_api(job):
         tmp = "%s.tmp.%d" % (engine, os.getpid())
         job.worker_stage("build", worker_job(job, "build", engine_path=tmp), timeouts.get("build_s", 1800))
         record_engine(tmp, engine)
-    job.worker_stage("run", worker_job(job, "run", engine_path=engine), timeouts.get("run_s", 300))
+    for name in run_stages(job.spec):
+        job.worker_stage(name, worker_job(job, "run", engine_path=engine), timeouts.get("run_s", 300))

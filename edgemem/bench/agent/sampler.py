@@ -10,7 +10,7 @@ import time
 
 from .common import read_json_lines
 from .procs import kill_group
-from .sysinfo import meminfo, nvmap_by_pid, proc_status
+from .sysinfo import NvmapReader, meminfo, proc_status
 
 
 class SampleSummary(object):
@@ -21,6 +21,8 @@ class SampleSummary(object):
         self.peak_rss_bytes = None
         self.last_hwm_bytes = None
         self.peak_nvmap_bytes = None
+        self.peak_nvmap_system_bytes = None  # NvMapMemUsed (/proc/meminfo): every process's GPU memory
+        self.nvmap_method = None
         self.peak_footprint_bytes = None
         self.min_available_bytes = None
 
@@ -32,6 +34,9 @@ class SampleSummary(object):
         self.last_hwm_bytes = record.get("hwm") or self.last_hwm_bytes
         if gpu is not None:
             self.peak_nvmap_bytes = max(self.peak_nvmap_bytes or 0, gpu)
+        if record.get("nvmap_sys") is not None:
+            self.peak_nvmap_system_bytes = max(self.peak_nvmap_system_bytes or 0, record["nvmap_sys"])
+        self.nvmap_method = record.get("nvmap_via") or self.nvmap_method
         self.peak_footprint_bytes = max(self.peak_footprint_bytes or 0, rss + (gpu or 0))
         available = record.get("avail")
         if available is not None:
@@ -40,6 +45,7 @@ class SampleSummary(object):
 
     def document(self):
         return {"sampled_peak_rss_bytes": self.peak_rss_bytes, "sampled_peak_nvmap_bytes": self.peak_nvmap_bytes,
+                "sampled_peak_nvmap_system_bytes": self.peak_nvmap_system_bytes, "nvmap_method": self.nvmap_method,
                 "sampled_peak_footprint_bytes": self.peak_footprint_bytes,
                 "last_sampled_hwm_bytes": self.last_hwm_bytes, "min_available_bytes": self.min_available_bytes,
                 "samples": self.samples}
@@ -72,6 +78,7 @@ class Sampler(threading.Thread):
         self.stop_event = threading.Event()
         self.summary = SampleSummary()
         self.killed_for_memory = None
+        self.nvmap = NvmapReader()
         self.started = time.monotonic()
 
     def run(self):
@@ -97,11 +104,13 @@ class Sampler(threading.Thread):
         status = proc_status(self.pid)
         if status is None:
             return out
-        nvmap = nvmap_by_pid()
+        nvmap = self.nvmap.read()
         memory = meminfo()
         record = {"t_s": round(time.monotonic() - self.started, 4), "stage": self.stage, "rss": status["rss_bytes"] or 0,
                   "hwm": status["hwm_bytes"], "avail": memory["available_bytes"],
-                  "nvmap": nvmap.get(self.pid) if nvmap is not None else None, "nvmap_sys": memory["nvmap_used_bytes"]}
+                  "nvmap": nvmap.get(self.pid, 0) if nvmap is not None else None, "nvmap_sys": memory["nvmap_used_bytes"]}
+        if nvmap is not None:
+            record["nvmap_via"] = self.nvmap.method
         footprint = self.summary.add(record)
         if self.limit_bytes and footprint > self.limit_bytes and self.killed_for_memory is None:
             self.killed_for_memory = footprint

@@ -59,7 +59,8 @@ class Worker(object):
     def phase(self, name, **info):
         status = proc_status("self") or {}
         record = {"phase": name, "t_s": round(time.monotonic() - self.t0, 4), "rss_bytes": status.get("rss_bytes"),
-                  "hwm_bytes": status.get("hwm_bytes"), "rss_file_bytes": status.get("rss_file_bytes")}
+                  "hwm_bytes": status.get("hwm_bytes"), "rss_file_bytes": status.get("rss_file_bytes"),
+                  "rss_anon_bytes": status.get("rss_anon_bytes")}
         if info:
             record["info"] = info
         self.result["phases"].append(record)

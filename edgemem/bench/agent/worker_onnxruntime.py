@@ -8,6 +8,8 @@ ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(d
              "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int8)": "int8", "tensor(uint8)": "uint8",
              "tensor(bool)": "bool", "tensor(int16)": "int16"}
 LEVELS = ("disable", "basic", "extended", "all")
+ORDERS = {"priority": "PRIORITY_BASED", "default": "DEFAULT"}
+CPU_ARENA_STRATEGIES = {"next_power_of_two": 0, "same_as_requested": 1}
 
 
 def session_options(ort, options):
@@ -16,6 +18,19 @@ def session_options(ort, options):
     so.enable_mem_pattern = bool(options.get("mem_pattern", True))
     if options.get("threads"):
         so.intra_op_num_threads = int(options["threads"])
+    if options.get("inter_op_threads"):
+        so.inter_op_num_threads = int(options["inter_op_threads"])
+    if options.get("execution_order"):
+        order = getattr(getattr(ort, "ExecutionOrder", None), ORDERS.get(options["execution_order"], "?"), None)
+        if order is None:
+            raise AgentFailure("backend_missing", "ONNX Runtime %s here has no execution order %r"
+                               % (ort.__version__, options["execution_order"]), "run")
+        so.execution_order = order
+    cpu_strategy = options.get("cpu_arena_extend_strategy", "next_power_of_two")
+    if cpu_strategy != "next_power_of_two":  # a CPU arena of our own, shared through the environment
+        info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+        ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, CPU_ARENA_STRATEGIES[cpu_strategy], -1, -1))
+        so.add_session_config_entry("session.use_env_allocators", "1")
     levels = dict(zip(LEVELS, (ort.GraphOptimizationLevel.ORT_DISABLE_ALL, ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                                ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)))
     so.graph_optimization_level = levels[options.get("graph_optimization", "all")]
@@ -59,7 +74,9 @@ def load(ort, worker, options):
     worker.backend(version=ort.__version__, providers=session.get_providers(),
                    provider_options=dict((p, o) for p, o in providers),
                    arena={"enable_cpu_mem_arena": so.enable_cpu_mem_arena, "enable_mem_pattern": so.enable_mem_pattern},
-                   intra_op_num_threads=so.intra_op_num_threads, graph_optimization=options.get("graph_optimization", "all"))
+                   intra_op_num_threads=so.intra_op_num_threads, graph_optimization=options.get("graph_optimization", "all"),
+                   execution_order=options.get("execution_order", "default"),
+                   cpu_arena_extend_strategy=options.get("cpu_arena_extend_strategy", "next_power_of_two"))
     return session
 
 

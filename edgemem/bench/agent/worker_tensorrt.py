@@ -96,8 +96,12 @@ def bind_named(trt, cuda, engine, context, shapes):
     """TensorRT >= 8.5: named tensors; returns the enqueue call (execute_async_v3)."""
     for i in range(engine.num_io_tensors):
         name = engine.get_tensor_name(i)
-        if engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT and name in shapes:
+        if engine.get_tensor_mode(name) != trt.TensorIOMode.INPUT:
+            continue
+        if name in shapes:
             context.set_input_shape(name, tuple(shapes[name]))
+        elif -1 in tuple(engine.get_tensor_shape(name)):
+            raise AgentFailure("bad_spec", "input %r is dynamic; pass --input-shape %s=..." % (name, name), "run")
     for i in range(engine.num_io_tensors):
         name = engine.get_tensor_name(i)
         size = buffer_bytes(tuple(context.get_tensor_shape(name)), engine.get_tensor_dtype(name).name)
@@ -106,33 +110,68 @@ def bind_named(trt, cuda, engine, context, shapes):
     return stream, lambda: context.execute_async_v3(stream)
 
 
-def bind_indexed(cuda, engine, context):
-    """TensorRT 7.x/8.0-8.4: bindings; returns the enqueue call (execute_async_v2)."""
-    bindings = [cuda.malloc(buffer_bytes(tuple(engine.get_binding_shape(i)), engine.get_binding_dtype(i).name))
+def set_binding_shapes(engine, context, shapes):
+    """Pre-8.5 dynamic shapes: every dynamic input's shape set on the context by binding index
+    (within optimization profile 0, the one the engine was built with)."""
+    for i in range(engine.num_bindings):
+        if not engine.binding_is_input(i) or -1 not in tuple(engine.get_binding_shape(i)):
+            continue
+        name = engine.get_binding_name(i)
+        if name not in shapes:
+            raise AgentFailure("bad_spec", "input %r is dynamic; pass --input-shape %s=..." % (name, name), "run")
+        if context.set_binding_shape(i, tuple(shapes[name])) is False:
+            raise AgentFailure("bad_spec", "input %r: shape %s is outside the engine's optimization profile"
+                               % (name, "x".join(str(d) for d in shapes[name])), "run")
+    if hasattr(context, "all_binding_shapes_specified") and not context.all_binding_shapes_specified:
+        raise AgentFailure("bad_spec", "not every dynamic input shape is set; pass --input-shape for each", "run")
+
+
+def bind_indexed(cuda, engine, context, shapes):
+    """TensorRT 7.x/8.0-8.4: bindings, sized from the context once dynamic shapes are set;
+    returns the enqueue call (execute_async_v2)."""
+    set_binding_shapes(engine, context, shapes)
+    bindings = [cuda.malloc(buffer_bytes(tuple(context.get_binding_shape(i)), engine.get_binding_dtype(i).name))
                 for i in range(engine.num_bindings)]
     stream = cuda.stream()
     return stream, lambda: context.execute_async_v2(bindings, stream)
 
 
-def measure(worker, trt):
-    """Deserialize, create a context, bind device buffers, time with CUDA events."""
-    cuda = CudaRuntime()
+def cuda_free(worker, cuda, point):
+    """cudaMemGetInfo's free bytes at ``point`` (system-wide on Jetson), kept in the result."""
+    free, total = cuda.mem_get_info()
+    worker.result.setdefault("cuda_free_bytes", {})[point] = free
+    worker.set("cuda_free_bytes", worker.result["cuda_free_bytes"])
+    worker.set("cuda_total_bytes", total)
+
+
+def load_engine(worker, trt, cuda):
+    cuda_free(worker, cuda, "cuda_ready")
     with open(worker.job["engine_path"], "rb") as handle:
         engine = trt.Runtime(logger(trt)).deserialize_cuda_engine(handle.read())
     if engine is None:
         raise AgentFailure("run_failed", "deserialize_cuda_engine returned None", "run")
+    cuda_free(worker, cuda, "loaded")
     worker.phase("loaded")
     size_v2 = getattr(engine, "device_memory_size_v2", None)
     worker.set("context_device_memory_bytes", int(size_v2 if size_v2 is not None else engine.device_memory_size))
+    return engine
+
+
+def measure(worker, trt):
+    """Deserialize, create a context, bind device buffers, time with CUDA events; cudaMemGetInfo
+    before and after each step (GPU memory is not in the process's RSS on Jetson)."""
+    cuda = CudaRuntime()
+    engine = load_engine(worker, trt, cuda)
     context = engine.create_execution_context()
     if context is None:
         raise AgentFailure("out_of_memory", "create_execution_context returned None", "run")
+    cuda_free(worker, cuda, "context_created")
     worker.phase("context_created", device_memory_bytes=worker.result["context_device_memory_bytes"])
     shapes = (worker.job.get("inputs") or {}).get("shapes") or {}
     if hasattr(engine, "num_io_tensors"):
         stream, enqueue = bind_named(trt, cuda, engine, context, shapes)
     else:
-        stream, enqueue = bind_indexed(cuda, engine, context)
+        stream, enqueue = bind_indexed(cuda, engine, context, shapes)
     start, end = cuda.event(), cuda.event()
     gpu_ms = []
 
@@ -143,6 +182,8 @@ def measure(worker, trt):
         cuda.record(end, stream)
         gpu_ms.append(cuda.elapsed_ms(start, end))
 
+    cuda_free(worker, cuda, "inputs_ready")
     worker.phase("inputs_ready")
     worker.measure(call, "time.perf_counter per query; GPU compute from CUDA events")
+    cuda_free(worker, cuda, "measured")
     worker.set("gpu_compute_ms", gpu_ms[len(worker.result["warmup_ms"]):])

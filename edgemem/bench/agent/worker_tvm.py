@@ -17,9 +17,9 @@ def run(worker):
     device_kind = options.get("device", "cpu")
     dev = runtime.cuda(0) if device_kind == "cuda" else runtime.cpu(0)
     library = runtime.load_module(job["library_path"])
-    vm = runtime.vm.VirtualMachine(library, dev)
-    worker.backend(version=tvm.__version__, device=device_kind, allocator="pooled (Relax VM default)",
-                   target=options.get("target"))
+    allocator = options.get("allocator", "pooled")  # the Relax VM's default; "naive" returns storages at once
+    vm = runtime.vm.VirtualMachine(library, dev, memory_cfg=allocator)
+    worker.backend(version=tvm.__version__, device=device_kind, allocator=allocator, target=options.get("target"))
     worker.phase("loaded")
     declared = [(i["name"], i["shape"], i["dtype"]) for i in options.get("input_signature") or []]
     args = [runtime.tensor(array, dev) for _, array in worker.make_inputs(np, declared)]

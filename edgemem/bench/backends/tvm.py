@@ -105,6 +105,11 @@ def compile_library(request: BenchRequest, signature: list[dict], target: str, c
         executable = tvm.compile(mod, target=target)
     except Exception as exc:  # TVM raises its own error types for unsupported ops and bad targets
         raise BenchError(f"TVM could not compile {request.model.name} for {target}: {' '.join(str(exc).split())[:300]}") from None
+    return export_library(executable, path, cc)
+
+
+def export_library(executable, path: Path, cc: str | None) -> Path:
+    """Write the compiled module to ``path`` (through a temporary name), cross-compiled with ``cc`` when given."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}.so")
     if cc:

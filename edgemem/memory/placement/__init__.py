@@ -10,7 +10,7 @@ from __future__ import annotations
 from edgemem.memory.placement import (
     cpsat, exact, first_fit_by_start, greedy_by_conflicts, greedy_by_size, hill_climb, portfolio, upstream,
 )
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes
+from edgemem.memory.placement.plan import aligned_sizes
 
 ALGORITHMS = {
     "portfolio": portfolio.plan,
@@ -28,4 +28,4 @@ ALGORITHMS = {
 
 DEFAULT_ALGORITHM = "portfolio"
 
-__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "ArenaPlan", "aligned_sizes"]
+__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "aligned_sizes"]

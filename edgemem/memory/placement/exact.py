@@ -6,19 +6,19 @@ is minimised on its own. Within a group of at most ``max_buffers`` buffers a dep
 tries every sequence, placing each buffer at the lowest offset that fits, and prunes a branch
 once its top reaches the best arena found. Some sequence reproduces an optimal packing (place
 the buffers of that packing by increasing offset: each lands at or below its offset there), so
-the search is exact. Larger groups keep the starting plan's offsets.
+the search is exact. Larger groups keep the starting plan's offsets. The search is bounded by a
+number of placements tried (``MAX_STEPS``), not by time, so its result is the same on any machine.
 """
 
 from __future__ import annotations
 
-import time
-
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement import greedy_by_size
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, plan_from_offsets
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes, plan_from_offsets
 
 MAX_BUFFERS = 8
-SECONDS = 1.0
+MAX_STEPS = 50_000  # placements tried, over all groups
 
 
 def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
@@ -39,24 +39,25 @@ def groups(lifetimes: Lifetimes, sizes: list[int]) -> list[list[int]]:
 
 
 def improve(lifetimes: Lifetimes, alignment_bytes: int, start: ArenaPlan, max_buffers: int = MAX_BUFFERS,
-            seconds: float = SECONDS) -> ArenaPlan:
-    """``start`` with every small group re-placed optimally (within ``seconds`` in all)."""
+            max_steps: int = MAX_STEPS) -> ArenaPlan:
+    """``start`` with every small group re-placed optimally (within ``max_steps`` placements in all)."""
     sizes = aligned_sizes(lifetimes, alignment_bytes)
     offsets = list(start.offsets)
-    deadline = time.perf_counter() + seconds
+    steps = [max_steps]  # placements left
     align = max(1, alignment_bytes)
     for group in groups(lifetimes, sizes):
         if len(group) < 2 or len(group) > max_buffers:
             continue
         current = max(offsets[b] + sizes[b] for b in group)
-        best = _search(lifetimes, sizes, group, current, align, deadline)
+        best = _search(lifetimes, sizes, group, current, align, steps)
         if best is not None:
             for b, o in best.items():
                 offsets[b] = o
     return plan_from_offsets("exact", offsets, sizes)
 
 
-def _search(lifetimes, sizes, group, current, align, deadline):
+def _search(lifetimes, sizes, group, current, align, steps):
+    """The lowest packing of ``group`` below ``current``, or None (also when ``steps`` run out first)."""
     first, last = lifetimes.first_step, lifetimes.last_step
     conflicts = {b: [o for o in group if o != b and first[o] <= last[b] and first[b] <= last[o]] for b in group}
     best_top = [current]
@@ -73,8 +74,9 @@ def _search(lifetimes, sizes, group, current, align, deadline):
         return cursor
 
     def dfs(top: int) -> bool:
-        if time.perf_counter() > deadline:
+        if steps[0] <= 0:
             return False
+        steps[0] -= 1
         if len(placed) == len(group):
             best_top[0], best_offsets[0] = top, dict(placed)
             return True

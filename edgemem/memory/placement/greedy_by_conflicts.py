@@ -9,7 +9,8 @@ a few long-lived ones, which greedy by size orders last.
 from __future__ import annotations
 
 from edgemem.memory.lifetimes import Lifetimes
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, conflict_counts, place_in_sequence, plan_from_offsets
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes, conflict_counts, place_in_sequence, plan_from_offsets
 
 
 def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:

@@ -4,21 +4,22 @@ Start from a sequence that reproduces a given plan: buffers by increasing offset
 at the lowest offset that fits, lands every buffer at or below its offset in that plan, so the
 start is never worse. Each step moves a buffer that ends at the top of the arena to a random
 earlier position and re-places everything; a move is kept when the arena does not grow
-(sideways moves let it cross plateaus). It stops at the padded live bound, after ``iterations``
-moves or ``seconds``, whichever comes first. The random stream is seeded: same input, same plan.
+(sideways moves let it cross plateaus). It stops at the padded live bound or after ``iterations``
+moves, at most ``MAX_PLACEMENTS`` buffer placements in all. The random stream is seeded and no
+budget depends on time: same input, same plan, on any machine.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from typing import Sequence
 
 from edgemem.memory.lifetimes import Lifetimes
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, live_bound, place_in_sequence, plan_from_offsets
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes, live_bound, place_in_sequence, plan_from_offsets
 
 ITERATIONS = 200
-SECONDS = 1.0
+MAX_PLACEMENTS = 200_000  # iterations x buffers
 SEED = 0
 
 
@@ -27,7 +28,7 @@ def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
 
 
 def climb(lifetimes: Lifetimes, alignment_bytes: int, start: ArenaPlan | None = None,
-          iterations: int = ITERATIONS, seconds: float = SECONDS) -> ArenaPlan:
+          iterations: int = ITERATIONS) -> ArenaPlan:
     sizes = aligned_sizes(lifetimes, alignment_bytes)
     n = len(lifetimes)
     if start is None:
@@ -38,9 +39,8 @@ def climb(lifetimes: Lifetimes, alignment_bytes: int, start: ArenaPlan | None = 
     arena = _arena(offsets, sizes)
     bound = live_bound(lifetimes, sizes)
     rng = random.Random(SEED)
-    deadline = time.perf_counter() + seconds
-    for _ in range(iterations):
-        if arena <= bound or time.perf_counter() > deadline:
+    for _ in range(min(iterations, MAX_PLACEMENTS // max(1, n))):
+        if arena <= bound:
             break
         tops = [b for b in range(n) if sizes[b] and offsets[b] + sizes[b] == arena]
         b = rng.choice(tops)

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from edgemem.memory.arena import ArenaPlan
 from edgemem.memory.lifetimes import Lifetimes
-
-
-@dataclass(frozen=True)
-class ArenaPlan:
-    algorithm: str
-    offsets: tuple[int, ...]  # per buffer, in Lifetimes order
-    sizes_bytes: tuple[int, ...]  # padded sizes the offsets were computed for
-    arena_bytes: int
 
 
 def aligned_sizes(lifetimes: Lifetimes, alignment_bytes: int) -> list[int]:
@@ -26,38 +18,56 @@ def aligned_sizes(lifetimes: Lifetimes, alignment_bytes: int) -> list[int]:
 class OverlapIndex:
     """Placed buffers, indexed to find those live at the same time as a new one fast.
 
-    Short-lived buffers are bucketed by blocks of steps (each goes into every block it covers);
-    long-lived ones (spanning more than ``long_blocks`` blocks, e.g. graph outputs that live to
-    the end) sit in one array filtered with numpy. Neither kind costs O(steps) per query.
+    Short-lived buffers are bucketed by blocks of steps: each goes into every block it covers
+    (``covering``) and into the block it starts in (``starting``). A query reads the buffers
+    covering its first block and those starting in each later block it covers, so it meets every
+    overlapping buffer once and never tests one twice. Long-lived ones (spanning more than
+    ``long_blocks`` blocks, e.g. graph outputs that live to the end) sit in one list, filtered
+    with numpy once it is long. A query costs the live set of one block plus the buffers that
+    start inside its lifetime, never O(steps), so placing a graph whose live set stays bounded is
+    linear.
     """
 
     def __init__(self, lifetimes: Lifetimes, block: int = 32, long_blocks: int = 8) -> None:
-        self.first = np.asarray(lifetimes.first_step, dtype=np.int64)
-        self.last = np.asarray(lifetimes.last_step, dtype=np.int64)
+        self.first, self.last = lifetimes.first_step, lifetimes.last_step
         self.block = block
         self.long_blocks = long_blocks
-        self.buckets: list[list[int]] = [[] for _ in range(lifetimes.steps // block + 1)]
-        self.long = np.empty(len(lifetimes), dtype=np.int64)
-        self.n_long = 0
+        self.covering: list[list[int]] = [[] for _ in range(lifetimes.steps // block + 1)]
+        self.starting: list[list[int]] = [[] for _ in range(lifetimes.steps // block + 1)]
+        self.long: list[int] = []
+        self.long_array = np.empty(max(1, len(lifetimes)), dtype=np.int64)
+        self.first_array = np.asarray(self.first, dtype=np.int64)
+        self.last_array = np.asarray(self.last, dtype=np.int64)
 
     def add(self, b: int) -> None:
-        lo, hi = int(self.first[b]) // self.block, int(self.last[b]) // self.block
+        lo, hi = self.first[b] // self.block, self.last[b] // self.block
         if hi - lo >= self.long_blocks:
-            self.long[self.n_long] = b
-            self.n_long += 1
+            self.long_array[len(self.long)] = b
+            self.long.append(b)
             return
+        self.starting[lo].append(b)
         for k in range(lo, hi + 1):
-            self.buckets[k].append(b)
+            self.covering[k].append(b)
 
-    def overlapping(self, b: int) -> np.ndarray:
-        lo, hi = int(self.first[b]), int(self.last[b])
-        longs = self.long[: self.n_long]
-        parts = [longs[(self.first[longs] <= hi) & (self.last[longs] >= lo)]]
-        short = {o for k in range(lo // self.block, hi // self.block + 1) for o in self.buckets[k]}
-        if short:
-            cand = np.fromiter(short, dtype=np.int64, count=len(short))
-            parts.append(cand[(self.first[cand] <= hi) & (self.last[cand] >= lo)])
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    def overlapping(self, b: int) -> list[int]:
+        """Placed buffers live at some step of ``b``'s lifetime."""
+        first, last, block = self.first, self.last, self.block
+        lo, hi = first[b], last[b]
+        if len(self.long) > LONG_NUMPY:
+            longs = self.long_array[: len(self.long)]
+            found = longs[(self.first_array[longs] <= hi) & (self.last_array[longs] >= lo)].tolist()
+        else:
+            found = [o for o in self.long if first[o] <= hi and last[o] >= lo]
+        start_block, end_block = lo // block, hi // block
+        found += [o for o in self.covering[start_block] if first[o] <= hi and last[o] >= lo]
+        for k in range(start_block + 1, end_block):  # these start after lo and before hi
+            found += self.starting[k]
+        if end_block > start_block:
+            found += [o for o in self.starting[end_block] if first[o] <= hi]
+        return found
+
+
+LONG_NUMPY = 64  # long-lived buffers beyond which the index filters them with numpy
 
 
 def best_gap(intervals: list[tuple[int, int]], size: int, alignment: int, best_fit: bool = True) -> int:
@@ -65,16 +75,25 @@ def best_gap(intervals: list[tuple[int, int]], size: int, alignment: int, best_f
 
     The leading gap [0, first start) counts (the XNNPACK fix); the open end is the fallback.
     ``best_fit`` picks the smallest gap that fits (TFLite), otherwise the lowest one (first fit).
+    Ties between equal gaps go to the lower offset.
     """
-    if not intervals:
-        return 0
-    starts = np.fromiter((i[0] for i in intervals), dtype=np.int64, count=len(intervals))
-    ends = np.fromiter((i[1] for i in intervals), dtype=np.int64, count=len(intervals))
-    return best_gap_arrays(starts, ends, size, alignment, best_fit)
+    align = max(1, alignment)
+    cursor, chosen, smallest = 0, -1, -1
+    for start, end in sorted(intervals):
+        at = -(-cursor // align) * align
+        gap = start - at
+        if gap >= size:
+            if not best_fit:
+                return at
+            if smallest < 0 or gap < smallest:
+                chosen, smallest = at, gap
+        if end > cursor:
+            cursor = end
+    return chosen if chosen >= 0 else -(-cursor // align) * align
 
 
 def best_gap_arrays(starts: np.ndarray, ends: np.ndarray, size: int, alignment: int = 1, best_fit: bool = True) -> int:
-    """``best_gap`` over numpy arrays of occupied [start, end) ranges (vectorised)."""
+    """``best_gap`` over numpy arrays of occupied [start, end) ranges (for long lists)."""
     if starts.size == 0:
         return 0
     order = np.argsort(starts, kind="stable")
@@ -95,43 +114,51 @@ def best_gap_arrays(starts: np.ndarray, ends: np.ndarray, size: int, alignment: 
     return -(-end // alignment) * alignment if alignment > 1 else end
 
 
+BEST_FIT, FIRST_FIT, ON_TOP = "best fit", "first fit", "on top"
+NUMPY_AT = 128  # overlapping buffers beyond which the gap search runs in numpy
+
+
 def place_in_sequence(
     lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int, best_fit: bool = True
 ) -> list[int]:
     """Offsets when buffers are placed one by one in ``sequence`` (each at its best gap)."""
-
-    def choose(starts: np.ndarray, ends: np.ndarray, size: int, align: int) -> int:
-        return best_gap_arrays(starts, ends, size, align, best_fit)
-
-    return _place(lifetimes, sizes, sequence, alignment, choose)
+    return _place(lifetimes, sizes, sequence, alignment, BEST_FIT if best_fit else FIRST_FIT)
 
 
 def place_on_top(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int) -> list[int]:
     """Offsets when each buffer in ``sequence`` goes just above every placed buffer live with it (TVM USMP)."""
-
-    def choose(starts: np.ndarray, ends: np.ndarray, size: int, align: int) -> int:
-        top = int(ends.max()) if ends.size else 0
-        return -(-top // align) * align
-
-    return _place(lifetimes, sizes, sequence, alignment, choose)
+    return _place(lifetimes, sizes, sequence, alignment, ON_TOP)
 
 
-def _place(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int, choose) -> list[int]:
-    """Place buffers in ``sequence``; ``choose(starts, ends, size, align)`` picks each offset among
-    the occupied ranges of the placed buffers live at the same time."""
-    offsets = np.zeros(len(lifetimes), dtype=np.int64)
-    size_arr = np.asarray(sizes, dtype=np.int64)
+def _place(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], alignment: int, rule: str) -> list[int]:
+    """Place buffers in ``sequence``, each by ``rule`` among the occupied [start, end) ranges of the
+    placed buffers live at the same time (in Python for a few of them, in numpy for many)."""
+    offsets = [0] * len(lifetimes)
+    offset_array = np.zeros(len(lifetimes), dtype=np.int64)
+    size_array = np.asarray(sizes, dtype=np.int64)
     index = OverlapIndex(lifetimes)
     align = max(1, alignment)
     for b in sequence:
-        if size_arr[b] == 0:
+        size = sizes[b]
+        if size == 0:
             continue
         others = index.overlapping(b)
-        others = others[size_arr[others] > 0]
-        starts = offsets[others]
-        offsets[b] = choose(starts, starts + size_arr[others], int(size_arr[b]), align)
+        if len(others) > NUMPY_AT:
+            chosen = np.asarray(others, dtype=np.int64)
+            starts = offset_array[chosen]
+            ends = starts + size_array[chosen]
+            if rule == ON_TOP:
+                offset = -(-int(ends.max()) // align) * align
+            else:
+                offset = best_gap_arrays(starts, ends, size, align, rule == BEST_FIT)
+        elif rule == ON_TOP:
+            offset = -(-max((offsets[o] + sizes[o] for o in others), default=0) // align) * align
+        else:
+            offset = best_gap([(offsets[o], offsets[o] + sizes[o]) for o in others], size, align, rule == BEST_FIT)
+        offsets[b] = offset
+        offset_array[b] = offset
         index.add(b)
-    return [int(o) for o in offsets]
+    return offsets
 
 
 def conflict_counts(lifetimes: Lifetimes) -> list[int]:

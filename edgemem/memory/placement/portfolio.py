@@ -7,18 +7,19 @@ never larger than any of them on the same order. The moment a member reaches the
 live-set bound (no placement can be smaller) the rest are skipped, which is the common case
 on chain-like graphs and keeps large graphs fast. Otherwise the best plan is improved by an
 exact search of small independent groups (``exact``), by the CP-SAT model (``cpsat``, where
-OR-Tools is installed, within ``CPSAT_SECONDS``, longer for more buffers) and by a bounded hill climb (``hill_climb``),
-the last two only while the bound is not met. Plans are checked by ``verify`` from the
-smallest up; the first that passes wins.
+OR-Tools is installed and the plan has at most ``CPSAT_MAX_BUFFERS`` buffers, within
+``CPSAT_DETERMINISTIC_S`` of its deterministic time, more for more buffers) and by a bounded hill climb (``hill_climb``), the last two only while the bound is not
+met. Every budget counts work, not seconds, so the plan is the same on any machine. Plans are
+checked by ``verify`` from the smallest up; the first that passes wins.
 """
 
 from __future__ import annotations
 
-import time
-
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement import cpsat, exact, first_fit_by_start, greedy_by_conflicts, greedy_by_size, hill_climb, upstream
-from edgemem.memory.placement.plan import ArenaPlan, aligned_sizes, live_bound
+from edgemem.memory.arena import ArenaPlan
+from edgemem.memory.placement.plan import aligned_sizes, live_bound
+from edgemem.memory.verify import check_plan
 
 MEMBERS = (
     ("greedy_by_size", greedy_by_size.plan),
@@ -29,14 +30,12 @@ MEMBERS = (
     ("first_fit_by_start", first_fit_by_start.plan),
     ("greedy_by_conflicts", greedy_by_conflicts.plan),
 )
-IMPROVE_SECONDS = 0.5  # exact small groups and hill climbing
-CPSAT_SECONDS = (0.25, 10.0)  # the CP-SAT model, where OR-Tools is installed: 0.25 s + 1 s per 500 buffers, at most 10 s
+CPSAT_DETERMINISTIC_S = (0.25, 10.0)  # the CP-SAT model, where OR-Tools is installed: 0.25 + 1 per 500 buffers, at most 10
+CPSAT_MAX_BUFFERS = 2500  # above this CP-SAT costs seconds (``--placement cpsat`` packs larger plans chunk by chunk)
 HILL_CLIMB_MAX_BUFFERS = 5000  # above this one re-placement is too slow to climb with
 
 
 def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    from edgemem.memory.verify import check_plan  # verify imports placement.plan: import late
-
     bound = live_bound(lifetimes, aligned_sizes(lifetimes, alignment_bytes))
     candidates: list[ArenaPlan] = []
     for _, member in MEMBERS:
@@ -45,18 +44,16 @@ def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
             break
     best = min(candidates, key=lambda p: p.arena_bytes)
     if best.arena_bytes > bound:
-        deadline = time.perf_counter() + IMPROVE_SECONDS
-        candidates.append(exact.improve(lifetimes, alignment_bytes, best, seconds=IMPROVE_SECONDS / 2))
+        candidates.append(exact.improve(lifetimes, alignment_bytes, best))
         best = min(candidates, key=lambda p: p.arena_bytes)
-        if best.arena_bytes > bound:
-            seconds = min(CPSAT_SECONDS[1], CPSAT_SECONDS[0] + len(lifetimes) / 500)
-            solved = cpsat.improve(lifetimes, alignment_bytes, best, seconds=seconds)
+        if best.arena_bytes > bound and len(lifetimes) <= CPSAT_MAX_BUFFERS:
+            budget = min(CPSAT_DETERMINISTIC_S[1], CPSAT_DETERMINISTIC_S[0] + len(lifetimes) / 500)
+            solved = cpsat.improve(lifetimes, alignment_bytes, best, budget)
             if solved is not None:
                 candidates.append(solved)
                 best = min(candidates, key=lambda p: p.arena_bytes)
         if best.arena_bytes > bound and len(lifetimes) <= HILL_CLIMB_MAX_BUFFERS:
-            left = max(0.0, deadline - time.perf_counter())
-            candidates.append(hill_climb.climb(lifetimes, alignment_bytes, best, seconds=left))
+            candidates.append(hill_climb.climb(lifetimes, alignment_bytes, best))
     for candidate in sorted(candidates, key=lambda p: p.arena_bytes):
         if check_plan(lifetimes, candidate, alignment_bytes).ok:
             return ArenaPlan(f"portfolio:{candidate.algorithm}", candidate.offsets, candidate.sizes_bytes, candidate.arena_bytes)

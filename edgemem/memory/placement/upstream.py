@@ -12,9 +12,10 @@ All see the same padded sizes and lifetimes as every other algorithm here.
 
 from __future__ import annotations
 
+from edgemem.memory.arena import ArenaPlan
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement.plan import (
-    ArenaPlan, aligned_sizes, conflict_counts, place_in_sequence, place_on_top, plan_from_offsets,
+    aligned_sizes, conflict_counts, place_in_sequence, place_on_top, plan_from_offsets,
 )
 
 

@@ -54,57 +54,16 @@ def users_of(problem: Problem) -> list[list[int]]:
 
 def list_schedule(problem: Problem, heuristic: str) -> tuple[int, ...]:
     n = len(problem.node_names)
-    sizes = problem.sizes
-    users = users_of(problem)
-    remaining = [len(u) for u in users]
-    keep = [buf.is_output for buf in problem.buffers]
     succs: list[list[int]] = [[] for _ in range(n)]
     indegree = [len(p) for p in problem.preds]
     for node, preds in enumerate(problem.preds):
         for p in preds:
             succs[p].append(node)
-    new = [sum(sizes[b] for b in c) for c in problem.creates]
-    done = [False] * n
-    is_ready = [d == 0 for d in indegree]
-    version = [0] * n
-
-    def freed_by(v: int) -> int:
-        return sum(sizes[b] for b in problem.touches[v] if remaining[b] == 1 and not keep[b])
-
-    def key(v: int):
-        free = freed_by(v)
-        if heuristic == "lpmf":
-            return (new[v], -free, v)
-        return (new[v] - free, new[v], v)
-
-    order: list[int] = []
     if heuristic in ("lpmf", "min_net"):
-        heap = [(key(v), version[v], v) for v in range(n) if is_ready[v]]
-        heapq.heapify(heap)
-        while heap:
-            _, ver, v = heapq.heappop(heap)
-            if done[v] or ver != version[v]:
-                continue
-            done[v] = True
-            order.append(v)
-            touched = []
-            for b in problem.touches[v]:
-                remaining[b] -= 1
-                if remaining[b] == 1 and not keep[b]:
-                    touched.append(b)
-            for b in touched:
-                for w in users[b]:
-                    if not done[w] and is_ready[w]:
-                        version[w] += 1
-                        heapq.heappush(heap, (key(w), version[w], w))
-            for w in succs[v]:
-                indegree[w] -= 1
-                if indegree[w] == 0:
-                    is_ready[w] = True
-                    heapq.heappush(heap, (key(w), version[w], w))
-        return tuple(order)
+        return _by_memory(problem, heuristic, succs, indegree)
     # dfs (stack) and bfs (queue): readiness order only
-    frontier = deque(sorted((v for v in range(n) if is_ready[v]), reverse=heuristic == "dfs"))
+    order: list[int] = []
+    frontier = deque(sorted((v for v in range(n) if indegree[v] == 0), reverse=heuristic == "dfs"))
     while frontier:
         v = frontier.pop() if heuristic == "dfs" else frontier.popleft()
         order.append(v)
@@ -115,4 +74,50 @@ def list_schedule(problem: Problem, heuristic: str) -> tuple[int, ...]:
                 newly.append(w)
         newly.sort(reverse=heuristic == "dfs")
         frontier.extend(newly)
+    return tuple(order)
+
+
+def _by_memory(problem: Problem, heuristic: str, succs: list[list[int]], indegree: list[int]) -> tuple[int, ...]:
+    """lpmf or min_net: a heap of ready nodes keyed on what they allocate and free, re-keyed when a
+    buffer they touch gets down to its last user."""
+    n = len(problem.node_names)
+    sizes = problem.sizes
+    users = users_of(problem)
+    remaining = [len(u) for u in users]
+    keep = [buf.is_output for buf in problem.buffers]
+    new = [sum(sizes[b] for b in c) for c in problem.creates]
+    done = [False] * n
+    is_ready = [d == 0 for d in indegree]
+    version = [0] * n
+
+    def key(v: int):
+        free = sum(sizes[b] for b in problem.touches[v] if remaining[b] == 1 and not keep[b])
+        if heuristic == "lpmf":
+            return (new[v], -free, v)
+        return (new[v] - free, new[v], v)
+
+    order: list[int] = []
+    heap = [(key(v), version[v], v) for v in range(n) if is_ready[v]]
+    heapq.heapify(heap)
+    while heap:
+        _, ver, v = heapq.heappop(heap)
+        if done[v] or ver != version[v]:
+            continue
+        done[v] = True
+        order.append(v)
+        touched = []
+        for b in problem.touches[v]:
+            remaining[b] -= 1
+            if remaining[b] == 1 and not keep[b]:
+                touched.append(b)
+        for b in touched:
+            for w in users[b]:
+                if not done[w] and is_ready[w]:
+                    version[w] += 1
+                    heapq.heappush(heap, (key(w), version[w], w))
+        for w in succs[v]:
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                is_ready[w] = True
+                heapq.heappush(heap, (key(w), version[w], w))
     return tuple(order)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DEFAULT_WORK_LIMIT = 2_000_000  # work units of the optimal search: the same answer on any machine
+
 
 @dataclass(frozen=True)
 class ScheduleResult:
@@ -15,6 +17,7 @@ class ScheduleResult:
     method: str  # one line: how the order was found
     search_s: float = 0.0
     states: int = 0  # states explored by an exact search
+    timed_out: bool = False  # the time limit stopped the search before its work budget was spent
 
     @property
     def gap(self) -> float:
@@ -28,5 +31,5 @@ class ScheduleResult:
 class ScheduleContext:
     lower_bound_bytes: int  # order-independent bound (bounds.order_lower_bound)
     incumbent: ScheduleResult | None = None  # best order known so far (seeds pruning)
-    time_limit_s: float = 10.0
-    max_states: int = 2_000_000
+    time_limit_s: float = 60.0  # a guard only: the search stops on its work budget
+    work_limit: int = DEFAULT_WORK_LIMIT  # work units (search states, window nodes, CP-SAT steps)

@@ -8,9 +8,8 @@ is a maximum, so f never decreases along a path and the first complete state pop
 
 * branch and bound: a state whose f reaches the incumbent's peak (the best heuristic order, or
   a better complete order found on the way) is dropped;
-* the bound on what is to come: when a node v runs, its own buffers are live, and so is every
-  buffer allocated before it (by a node already run or by an ancestor of v) that a
-  descendant of v still reads (``bounds.cut``);
+* the bound: when a node v runs, its own buffers are live, and so is every buffer allocated
+  before it in every order that a descendant of v reads (``cut_bound``), whatever the order;
 * forced moves: a ready unit that frees at least what it allocates and stays under the peak
   reached so far is run at once; moving it earlier in any order lowers every step in between,
   so no optimal order is lost, and the states in between are never created;
@@ -18,21 +17,22 @@ is a maximum, so f never decreases along a path and the first complete state pop
   child whose executed set (before its forced moves) was reached before with no higher peak:
   the earlier one's forced moves lead at least as far.
 
-When the time or state budget runs out, the smallest f still open is a proved lower bound.
+Every child state generated costs one work unit (``work.Work``); when the budget runs out, the
+smallest f still open is a proved lower bound.
 """
 
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.schedule.coarsen import Unit, touches_of
-from edgemem.memory.schedule.cut_bound import CutBound
-from edgemem.memory.schedule.model import MemModel, bits
+from edgemem.memory.schedule.optimal.coarsen import Unit, touches_of
+from edgemem.memory.schedule.optimal.cut_bound import static_bound
+from edgemem.memory.schedule.optimal.model import MemModel, bits
+from edgemem.memory.schedule.optimal.work import Work
 
-CHECK_EVERY = 128  # expansions between two looks at the clock
+CHECK_EVERY = 128  # expansions between two looks at the budget
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,9 @@ class UnitSearch:
         self.profiles: list[dict] = [{} for _ in self.units]
         self.affected = [sum(1 << j for j, dep in enumerate(self.unit_depends) if dep & mask) for mask in self.unit_mask]
         self.forcable = sum(1 << i for i, u in enumerate(self.units) if self._maybe_forced(u))
-        cut = CutBound(model, touches, order if order is not None else range(n))
+        must_live = static_bound(model, touches, order if order is not None else range(n))
         kept = model.base_bytes + sum(s for s, k in zip(model.sizes, model.kept) if k)
-        self.static_bound = max(cut.static_bound, kept if n else 0)
+        self.static_bound = max(must_live, kept if n else 0)
 
     def _maybe_forced(self, unit: Unit) -> bool:
         """False when the unit allocates more than it can possibly free (never a forced move)."""
@@ -175,7 +175,7 @@ class UnitSearch:
         return ready
 
     # -- the search ---------------------------------------------------------------------------
-    def run(self, upper: int, deadline: float, max_states: int) -> SearchOutcome:
+    def run(self, upper: int, work: Work) -> SearchOutcome:
         """Find an order with a peak below ``upper``, the lowest one, or prove there is none."""
         if not self.units:
             return SearchOutcome((), self.model.base_bytes, self.model.base_bytes, True, 0)
@@ -184,15 +184,11 @@ class UnitSearch:
         units_done, ready, done, mem, forced = self.close(0, ready0, 0, start_peak, self.start_mem)
         best_g = {units_done: start_peak}
         parent: dict[int, tuple[int, tuple[int, ...]]] = {units_done: (-1, forced)}
-        everything = (1 << len(self.units)) - 1
-        if units_done == everything:
+        if units_done == (1 << len(self.units)) - 1:
             return self._outcome(parent, units_done, start_peak, start_peak, True, 1)
-        f0 = max(start_peak, self.static_bound)
-        heap = [(f0, start_peak, units_done, ready, done, mem)]
+        heap = [(max(start_peak, self.static_bound), start_peak, units_done, ready, done, mem)]
         found: int | None = None
-        states = expanded = 0
-        profile, close, ready_after, unit_mask = self.profile, self.close, self._ready_after, self.unit_mask
-        profiles, depends, affected, forcable = self.profiles, self.unit_depends, self.affected, self.forcable
+        states = expanded = generated = 0
         while heap:
             f, g, udone, ready, done, mem = heap[0]
             if f >= upper:
@@ -201,64 +197,84 @@ class UnitSearch:
             if best_g[udone] < g:
                 continue
             expanded += 1
-            if expanded % CHECK_EVERY == 0 and (time.perf_counter() > deadline or states > max_states
-                                                or len(best_g) > 4 * max_states):
-                return self._outcome(parent, found, upper, min(f, upper), False, states)
-            # profiles of the ready units in this state; those that free what they allocate,
-            # by increasing peak, to see which of them the headroom of a child lets through
-            infos, freeing = [], []
-            pending = ready
-            while pending:
-                low = pending & -pending
-                pending ^= low
-                i = low.bit_length() - 1
-                cached = profiles[i].get((done & depends[i]) << 1 | (done == 0))
-                top, residual = cached if cached is not None else profile(i, done)
-                infos.append((i, low, top, residual))
-                if residual <= 0 and low & forcable:
-                    freeing.append((top, low))
-            freeing.sort()
-            for i, low, top, residual in infos:
-                top += mem
-                g2 = top if top > g else g
-                if g2 >= upper:
-                    continue
-                udone2 = udone | low
-                old = best_g.get(udone2)  # the same set reached before, closed or not, no higher
+            if expanded % CHECK_EVERY == 0:
+                work.charge(generated)
+                generated = 0
+                if work.exhausted():
+                    return self._outcome(parent, found, upper, min(f, upper), False, states)
+            children, complete, generated_here = self._expand((f, g, udone, ready, done, mem), upper, best_g, parent)
+            generated += generated_here
+            if complete is not None:
+                upper, found = complete
+            for child in children:
+                if child[1] < upper:
+                    heapq.heappush(heap, child)
+                    states += 1
+        work.charge(generated)
+        return self._outcome(parent, found, upper, upper, True, states)
+
+    def _expand(self, state: tuple, upper: int, best_g: dict, parent: dict):
+        """The children of one state below ``upper`` (closed under forced moves, not reached before
+        with no higher peak), the best complete order among them as (peak, set), and how many
+        children were generated."""
+        f, g, udone, ready, done, mem = state
+        profiles, depends, forcable = self.profiles, self.unit_depends, self.forcable
+        # profiles of the ready units in this state; those that free what they allocate, by
+        # increasing peak, to see which of them the headroom of a child lets through
+        infos, freeing = [], []
+        pending = ready
+        while pending:
+            low = pending & -pending
+            pending ^= low
+            i = low.bit_length() - 1
+            cached = profiles[i].get((done & depends[i]) << 1 | (done == 0))
+            top, residual = cached if cached is not None else self.profile(i, done)
+            infos.append((i, low, top, residual))
+            if residual <= 0 and low & forcable:
+                freeing.append((top, low))
+        freeing.sort()
+        children, complete = [], None
+        everything = (1 << len(self.units)) - 1
+        for i, low, top, residual in infos:
+            top += mem
+            g2 = top if top > g else g
+            if g2 >= upper:
+                continue
+            udone2 = udone | low
+            old = best_g.get(udone2)  # the same set reached before, closed or not, no higher
+            if old is not None and old <= g2:
+                continue
+            best_g[udone2] = g2
+            after = mem + residual
+            ready2 = self._ready_after(ready, i, udone2)
+            # the parent is closed: only new units, units sharing buffers with unit i, and freeing
+            # units under the child's headroom can have become forced
+            check = (ready2 & ~ready) | self.affected[i]
+            headroom = g2 - after
+            for peak_of_unit, bit in freeing:
+                if peak_of_unit > headroom:
+                    break
+                check |= bit
+            opened = udone2
+            udone2, ready2, executed, after, forced = self.close(udone2, ready2, done | self.unit_mask[i], g2, after,
+                                                                 check & ~low)
+            if udone2 != opened:
+                old = best_g.get(udone2)
                 if old is not None and old <= g2:
                     continue
                 best_g[udone2] = g2
-                after = mem + residual
-                ready2 = ready_after(ready, i, udone2)
-                # the parent is closed: only new units, units sharing buffers with unit i, and
-                # freeing units under the child's headroom can have become forced
-                check = (ready2 & ~ready) | affected[i]
-                headroom = g2 - after
-                for peak_of_unit, bit in freeing:
-                    if peak_of_unit > headroom:
-                        break
-                    check |= bit
-                opened = udone2
-                udone2, ready2, executed, after, forced = close(udone2, ready2, done | unit_mask[i], g2, after, check & ~low)
-                if udone2 != opened:
-                    old = best_g.get(udone2)
-                    if old is not None and old <= g2:
-                        continue
-                    best_g[udone2] = g2
-                parent[udone2] = (udone, (i, *forced))
-                if udone2 == everything:
-                    upper, found = g2, udone2
-                    continue
-                f2 = f if f > g2 else g2
-                heapq.heappush(heap, (f2, g2, udone2, ready2, executed, after))
-                states += 1
-        return self._outcome(parent, found, upper, upper, True, states)
+            parent[udone2] = (udone, (i, *forced))
+            if udone2 == everything:
+                upper, complete = g2, (g2, udone2)
+                continue
+            children.append((f if f > g2 else g2, g2, udone2, ready2, executed, after))
+        return children, complete, len(infos)
 
-    def beam(self, width: int, deadline: float) -> tuple[tuple[int, ...], int] | None:
+    def beam(self, width: int, work: Work) -> tuple[tuple[int, ...], int] | None:
         """A good order fast: breadth-first over units keeping the ``width`` best partial orders.
 
         Partial orders are ranked by (peak so far, live bytes); two reaching the same executed
-        set keep the better one. Returns (order, peak), or None when the deadline passes first.
+        set keep the better one. Returns (order, peak), or None when the budget runs out first.
         """
         if not self.units:
             return (), self.model.base_bytes
@@ -271,10 +287,12 @@ class UnitSearch:
             if everything in layer:
                 peak, _, _, _, path = layer[everything]
                 return tuple(v for i in path for v in self.units[i].nodes), peak
-            if time.perf_counter() > deadline:
+            if work.exhausted():
                 return None
             nxt: dict[int, tuple] = {}
+            children = 0
             for udone, (g, mem, ready, done, path) in layer.items():
+                children += ready.bit_count()
                 pending = ready
                 while pending:
                     low = pending & -pending
@@ -287,6 +305,7 @@ class UnitSearch:
                     old = nxt.get(udone2)
                     if old is None or (g2, mem2) < old[:2]:
                         nxt[udone2] = (g2, mem2, ready2, done2, path + (i, *forced))
+            work.charge(children)
             layer = dict(sorted(nxt.items(), key=lambda kv: kv[1][:2])[:width])
 
     def _outcome(self, parent, found, peak, bound, finished, states) -> SearchOutcome:

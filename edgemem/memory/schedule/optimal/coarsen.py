@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.schedule.model import MemModel, ancestor_masks, bits, descendant_masks
+from edgemem.memory.schedule.optimal.model import MemModel, ancestor_masks, bits, descendant_masks
 
 
 @dataclass(frozen=True)
@@ -64,38 +64,47 @@ def coarsen(model: MemModel, order: Sequence[int]) -> list[Unit]:
         chain = [head]
         while chain[-1] in nxt:
             chain.append(nxt[chain[-1]])
-        units.extend(_units_of_chain(model, chain, touches))
+        units.extend(_units_of_chain(model, chain, touches, anc, desc))
     units.sort(key=lambda u: position[u.nodes[0]])
     return units
 
 
-def _split_chain(model: MemModel, chain: list[int], touches: list[list[int]]) -> list[list[int]]:
-    """Cut the chain before every node touching a buffer not allocated inside the chain so far."""
+def _fixed_effects(model: MemModel, v: int, touches: list[list[int]], anc: list[int], desc: list[int]) -> bool:
+    """What ``v`` allocates and frees does not depend on what else ran: every buffer it touches is
+    allocated by an ancestor or by v alone, and every other user of it is an ancestor or a
+    descendant of v (so v frees it exactly when v is its last user in every order)."""
+    comparable = anc[v] | desc[v] | 1 << v
+    for b in touches[v]:
+        alloc = model.alloc[b]
+        if not (alloc and (alloc & ~anc[v] == 0 or alloc == 1 << v)) or model.users[b] & ~comparable:
+            return False
+    return True
+
+
+def _split_chain(model: MemModel, chain: list[int], touches: list[list[int]], anc: list[int],
+                 desc: list[int]) -> list[list[int]]:
+    """Cut the chain before every node whose allocations or frees depend on what else ran."""
     pieces: list[list[int]] = [[chain[0]]]
-    inside = 1 << chain[0]
     for v in chain[1:]:
-        inside |= 1 << v
-        if all(model.alloc[b] and not model.alloc[b] & ~inside for b in touches[v]):
+        if _fixed_effects(model, v, touches, anc, desc):
             pieces[-1].append(v)
         else:
             pieces.append([v])
-            inside = 1 << v
     return pieces
 
 
-def _units_of_chain(model: MemModel, chain: list[int], touches: list[list[int]]) -> list[Unit]:
+def _units_of_chain(model: MemModel, chain: list[int], touches: list[list[int]], anc: list[int],
+                    desc: list[int]) -> list[Unit]:
     units: list[Unit] = []
-    for piece in _split_chain(model, chain, touches):
+    for piece in _split_chain(model, chain, touches, anc, desc):
         stack: list[Unit] = []
-        inside = 0
         for i, v in enumerate(piece):
-            inside |= 1 << v
             new = freed = 0
+            before = anc[v] if i else 0  # the piece's head counts only what is surely its own
             for b in touches[v]:
-                alloc = model.alloc[b]
-                if alloc >> v & 1 and not alloc & inside & ~(1 << v) and not alloc & ~inside:
+                if model.alloc[b] == 1 << v:
                     new += model.sizes[b]  # allocated here, by nothing else
-                if not model.kept[b] and not model.users[b] & ~inside:
+                if not model.kept[b] and not model.users[b] & ~(before | 1 << v):
                     freed += model.sizes[b]
             stack.append(Unit((v,), new, new - freed, i == 0))
             while len(stack) >= 2 and _mergeable(stack[-2], stack[-1]):

@@ -4,20 +4,27 @@ Variables: the step of every node (all different, predecessors first). A buffer 
 steps from the first of its allocating nodes (step 0 for buffers live from the start) to the
 last of its users (the last step when kept); the live bytes at every step are a cumulative
 constraint whose capacity, the peak, is minimised. Sizes are divided by their common divisor,
-so the model is exact. Under a time limit CP-SAT returns its best order and a proved bound.
-OR-Tools is imported here only, when a search actually falls back to it.
+so the model is exact. CP-SAT runs on one worker under a deterministic time limit (its own
+measure of work, the same on any machine) carved from the search's work budget, with the wall
+clock as the guard; it returns its best order and a proved bound. OR-Tools is imported here
+only, when a search actually falls back to it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.schedule.model import MemModel, bits, peak_of
+from edgemem.memory.schedule.optimal.model import MemModel, bits, model_peak
+from edgemem.memory.schedule.optimal.work import Work
 
-WORKERS = 2
+WORKERS = 1  # one worker: parallel CP-SAT is not deterministic
 SEED = 7
+UNITS_PER_DETERMINISTIC_SECOND = 100_000  # about what the unit search generates in a second
+MIN_DETERMINISTIC_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -29,21 +36,22 @@ class Solved:
 
 
 def available() -> bool:
+    """OR-Tools is installed (found without importing it: CP-SAT's import alone takes most of a second)."""
     try:
-        import ortools.sat.python.cp_model  # noqa: F401
+        return importlib.util.find_spec("ortools.sat.python.cp_model") is not None
     except ImportError:
         return False
-    return True
 
 
-def solve(model: MemModel, hint: Sequence[int], upper: int, time_limit_s: float) -> Solved | None:
-    """Best order found within ``time_limit_s`` (never above ``hint``'s peak), or None without OR-Tools."""
+def solve(model: MemModel, hint: Sequence[int], upper: int, work: Work) -> Solved | None:
+    """Best order found within the rest of ``work`` (never above ``hint``'s peak), or None without OR-Tools."""
     try:
         from ortools.sat.python import cp_model
     except ImportError:
         return None
     n = model.n
-    if n == 0 or time_limit_s <= 0.05:
+    deterministic_s = work.left() / UNITS_PER_DETERMINISTIC_SECOND
+    if n == 0 or deterministic_s < MIN_DETERMINISTIC_S:
         return None
     live = [(s, b) for b, s in enumerate(model.sizes) if s]
     unit = math.gcd(*(s for s, _ in live)) if live else 1
@@ -73,20 +81,23 @@ def solve(model: MemModel, hint: Sequence[int], upper: int, time_limit_s: float)
     total = sum(demands)
     capacity = m.NewIntVar(0, total, "peak")
     m.AddCumulative(intervals, demands, capacity)
-    hint_peak = peak_of(model, hint) - model.base_bytes
+    hint_peak = model_peak(model, hint) - model.base_bytes
     m.Add(capacity * unit <= max(upper - model.base_bytes, hint_peak))
     m.Minimize(capacity)
     for step, v in enumerate(hint):
         m.AddHint(pos[v], step)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit_s)
-    solver.parameters.num_search_workers = WORKERS
+    solver.parameters.max_deterministic_time = deterministic_s
+    solver.parameters.max_time_in_seconds = max(0.0, work.clock.deadline - time.perf_counter())
+    solver.parameters.num_workers = WORKERS
     solver.parameters.random_seed = SEED
     status = solver.Solve(m)
+    work.charge(int(solver.response_proto.deterministic_time * UNITS_PER_DETERMINISTIC_SECOND) + 1)
+    work.clock.passed()
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     order = tuple(sorted(range(n), key=lambda v: solver.Value(pos[v])))
-    peak = peak_of(model, order)
+    peak = model_peak(model, order)
     bound = int(math.ceil(solver.BestObjectiveBound() - 1e-6)) * unit + model.base_bytes
     proved = status == cp_model.OPTIMAL
     return Solved(order, peak, peak if proved else min(bound, peak), proved)

@@ -1,0 +1,1 @@
+"""verify: the runtime-aware prediction meets the measurement of repeated fresh processes."""
