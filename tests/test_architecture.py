@@ -91,18 +91,16 @@ def test_importing_edgemem_is_light():
     assert result.stdout.strip() == "[]"
 
 
-def test_lazy_registries_name_real_code():
-    """The tables that name code by string (to keep torch/tvm out of import time) resolve to it."""
-    import importlib
-
+def test_registries_are_tables_of_imported_objects():
+    """Backends and trainers are chosen by name from tables of the objects themselves, and every
+    method names a trainer that exists (the METHODS table stays torch-free by naming its key)."""
     from edgemem.bench.backends import BACKENDS, get_backend
-    from edgemem.distill.trainers import TRAINERS, get_trainer
+    from edgemem.distill.trainers import METHODS
+    from edgemem.distill.trainers.registry import TRAINERS, get_trainer
 
-    for name in BACKENDS:
-        backend = get_backend(name)
-        assert backend.name == name
+    for name, backend in BACKENDS.items():
+        assert backend.name == name and get_backend(name) is backend
         assert all(callable(getattr(backend, m)) for m in ("probe_modules", "unavailable", "prepare", "interpret"))
-    for name, target in TRAINERS.items():
-        module, _, cls = target.partition(":")
-        assert isinstance(get_trainer(name), type) and get_trainer(name).__name__ == cls
-        importlib.import_module(module)
+    assert {method.trainer for method in METHODS.values()} <= set(TRAINERS)
+    for name, trainer in TRAINERS.items():
+        assert isinstance(trainer, type) and get_trainer(name) is trainer

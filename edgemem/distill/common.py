@@ -115,7 +115,7 @@ def prepare_teacher(ctx: Context):
 def run_training(ctx: Context, name, model, teacher, pairs, method, train_cfg, checkpoint_dir: Path, fingerprint: str,
                  stage_pairs=()):
     """One training phase with the method's trainer, checkpointed per epoch into ``checkpoint_dir``."""
-    from edgemem.distill.trainers import get_trainer  # torch
+    from edgemem.distill.trainers.registry import get_trainer  # torch
     from edgemem.distill.trainers.base import TrainJob
 
     config = ctx.config

@@ -30,7 +30,7 @@ def teacher_weights(tmp_path_factory):
     from edgemem.distill.config import DataOptions, DistillConfig, TrainConfig, resolve_weights
     from edgemem.distill.data import load_dataset
     from edgemem.distill.data.loader import BatchSource
-    from edgemem.distill.trainers import get_trainer
+    from edgemem.distill.trainers.registry import get_trainer
     from edgemem.distill.trainers.base import TrainJob
     from edgemem.distill.zoo import build_model
 

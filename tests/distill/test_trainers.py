@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from edgemem.distill.config import LossWeights, resolve_weights, DistillConfig
-from edgemem.distill.trainers import METHODS, TRAINERS, get_trainer
+from edgemem.distill.trainers import METHODS
+from edgemem.distill.trainers.registry import TRAINERS, get_trainer
 from edgemem.errors import TrainingError
 from tests.distill.tiny import TinyNet, digits, fit, make_job
 

@@ -44,7 +44,8 @@ from edgemem.distill.config import DistillConfig, resolve_weights
 from edgemem.distill.export import check_parity, export_onnx
 from edgemem.distill.result import DistillResult
 from edgemem.distill.teacher import load_teacher
-from edgemem.distill.trainers import METHODS, get_trainer
+from edgemem.distill.trainers import METHODS
+from edgemem.distill.trainers.registry import get_trainer
 from edgemem.distill.trainers.base import TrainJob, accuracy, resolve_device
 from edgemem.errors import ConfigError, TrainingError
 

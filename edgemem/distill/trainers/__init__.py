@@ -3,13 +3,13 @@
 A method names the trainer that runs it (``standard``: one student, optionally a frozen
 teacher; ``online``: several cheap students and an ensemble head trained together, no
 pretrained teacher) and the loss weights it starts from; ``[loss]`` in the config overrides
-any weight by name. ``blockwise`` (issue 5) runs ``edgemem.distill.blockwise.run``; its trainer here
+any weight by name; the trainers themselves are the table in trainers/registry.py (torch).
+``blockwise`` (issue 5) runs ``edgemem.distill.blockwise.run``; its trainer here
 is the end-to-end KD fine-tune under DistributedDataParallel.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 
@@ -54,24 +54,6 @@ METHODS: dict[str, Method] = {
 # the derived student's own method when it names one (token_kd for pooled ViTs: distill/standard.py).
 AUTO = "auto"
 
-# trainer name -> "module:Class" (imported only when used, so this table stays torch-free)
-TRAINERS: dict[str, str] = {
-    "standard": "edgemem.distill.trainers.standard:StandardTrainer",
-    "online": "edgemem.distill.trainers.online:OnlineTrainer",
-    "tokens": "edgemem.distill.trainers.tokens:TokenTrainer",
-    "blockwise": "edgemem.distill.blockwise.finetune:DDPKDTrainer",  # the KD fine-tune; the run: blockwise/run.py
-}
-
 
 def method_names() -> tuple[str, ...]:
     return (AUTO, *METHODS)
-
-
-def get_trainer(name: str):
-    """The trainer class registered under ``name`` (a key of TRAINERS)."""
-    try:
-        target = TRAINERS[name]
-    except KeyError:
-        raise KeyError(f"unknown trainer {name!r}; known: {', '.join(TRAINERS)}") from None
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
