@@ -104,3 +104,29 @@ def test_registries_are_tables_of_imported_objects():
     assert {method.trainer for method in METHODS.values()} <= set(TRAINERS)
     for name, trainer in TRAINERS.items():
         assert isinstance(trainer, type) and get_trainer(name) is trainer
+
+
+def test_module_and_function_sizes():
+    """Small files with one job, functions that fit a screen (docs/architecture.md, habit 10)."""
+    import ast
+
+    over = []
+    for path in sorted((ROOT / "edgemem").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(ROOT).as_posix()
+        if text.count("\n") > 400:
+            over.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
+                over.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert over == []
+
+
+def test_module_map_in_the_docs_is_current():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import module_map
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert module_map.DOC.read_text(encoding="utf-8") == module_map.current_doc(), \
+        "docs/architecture.md's module map is stale: run python scripts/module_map.py --write"
