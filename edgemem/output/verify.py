@@ -29,13 +29,22 @@ def gap_text(gap: float | None) -> str:
     return "inf" if gap == float("inf") else f"{gap * 100:+.1f}%"
 
 
+def share_text(measured: int | None, predicted: int | None, budget_bytes: int) -> str:
+    """The part's share of the budget: measured where known, else predicted; '-' when neither is."""
+    value = measured if measured is not None else predicted
+    return "-" if value is None or budget_bytes <= 0 else f"{value / budget_bytes * 100:.1f}%"
+
+
 def parts_grid(report: VerifyReport) -> Grid:
     repeats = report.measurement.repeats if report.measurement else 0
-    grid = Grid([Col("part"), Col("predicted", NUMBER), Col("measured", NUMBER), Col("spread", NUMBER), Col("gap", NUMBER)],
+    budget_bytes = report.predicted_check.budget_bytes
+    grid = Grid([Col("part"), Col("predicted", NUMBER), Col("measured", NUMBER), Col("spread", NUMBER), Col("gap", NUMBER),
+                 Col("of budget", NUMBER)],
                 title=f"predicted and measured (median and spread of {repeats} fresh processes)")
     for row in report.comparisons:
         grid.add_row(NAMES[row.part], size(row.predicted_bytes), size(row.measured_median_bytes),
-                     size(row.measured_spread_bytes), gap_text(row.gap))
+                     size(row.measured_spread_bytes), gap_text(row.gap),
+                     share_text(row.measured_median_bytes, row.predicted_bytes, budget_bytes))
     summary = report.measurement.summary if report.measurement else {}
     for name in ("gpu", "process_peak"):
         measured = summary.get(name) or {}
@@ -45,8 +54,10 @@ def parts_grid(report: VerifyReport) -> Grid:
         gap = None if None in (predicted, measured.get("median_bytes")) or not measured.get("median_bytes") else \
             (predicted - measured["median_bytes"]) / measured["median_bytes"]
         grid.add_row(NAMES[name], size(predicted) if name == "process_peak" else "-", size(measured.get("median_bytes")),
-                     size(measured.get("spread_bytes")), gap_text(gap))
-    grid.caption = "gap = (predicted - measured) / measured; activations include kernel scratch and outputs"
+                     size(measured.get("spread_bytes")), gap_text(gap),
+                     share_text(measured.get("median_bytes"), predicted, budget_bytes))
+    grid.caption = (f"gap = (predicted - measured) / measured; of budget: the part's share of "
+                    f"{format_bytes(budget_bytes)} (measured, else predicted); activations include kernel scratch and outputs")
     return grid
 
 

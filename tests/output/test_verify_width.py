@@ -46,3 +46,14 @@ def test_verify_report_fits_80_columns_verdict_first(reports, backend):
     first = text.splitlines()[0]
     assert first.startswith("edgemem verify") and first.endswith(report.verdict.status.upper())
     assert in_order(text, "budget", "predicted and measured", "how it was measured", "settings verify applied")
+
+
+def test_every_part_shows_its_share_of_the_budget(reports):
+    report = reports["onnxruntime"]
+    text = fits(lambda out: render_verify(report, out))
+    budget = report.predicted_check.budget_bytes
+    rows = {line.split("  ")[0]: line.split()[-1] for line in text.splitlines()
+            if line.startswith(("runtime baseline", "weights", "process peak")) and line.rstrip().endswith("%")}
+    assert set(rows) == {"runtime baseline", "weights", "process peak"}
+    peak = report.measurement.summary["process_peak"]["median_bytes"]
+    assert rows["process peak"] == f"{peak / budget * 100:.1f}%"
