@@ -9,6 +9,7 @@ from edgemem.output import Output
 from edgemem.output.budget import budget_line
 from edgemem.output.grid import NUMBER, PROSE, Col, Grid
 from edgemem.units import format_bytes
+from edgemem.verify.compare import relative_gap
 from edgemem.verify.report import VerifyReport
 
 STYLE = {"fits": "bold green", "over": "bold red", "partial": "bold yellow", "unknown": "bold yellow"}
@@ -51,8 +52,7 @@ def parts_grid(report: VerifyReport) -> Grid:
         if measured.get("median_bytes") is None and name == "gpu":
             continue
         predicted = report.prediction.peak_bytes if name == "process_peak" else None
-        gap = None if None in (predicted, measured.get("median_bytes")) or not measured.get("median_bytes") else \
-            (predicted - measured["median_bytes"]) / measured["median_bytes"]
+        gap = relative_gap(predicted, measured.get("median_bytes"))
         grid.add_row(NAMES[name], size(predicted) if name == "process_peak" else "-", size(measured.get("median_bytes")),
                      size(measured.get("spread_bytes")), gap_text(gap),
                      share_text(measured.get("median_bytes"), predicted, budget_bytes))

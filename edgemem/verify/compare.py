@@ -29,7 +29,8 @@ class PartComparison:
     reason: str | None  # one line, for every gap over GAP_LIMIT (and for unknowns)
 
 
-def _gap(predicted: int | None, measured: int | None) -> float | None:
+def relative_gap(predicted: int | None, measured: int | None) -> float | None:
+    """(predicted - measured) / measured; None when either is unknown."""
     if predicted is None or measured is None:
         return None
     if measured == 0:
@@ -84,7 +85,7 @@ def compare(prediction: RuntimePrediction, measured: dict) -> tuple[PartComparis
         how = "; ".join(prediction.part(p).how for p in predicted_parts)
         summary = measured.get(part) or {}
         median, spread = summary.get("median_bytes"), summary.get("spread_bytes")
-        gap = _gap(predicted, median)
+        gap = relative_gap(predicted, median)
         source = summary.get("source", "unknown")
         rows.append(PartComparison(part, predicted, how, median, spread, source, gap,
                                    reason_for(part, prediction, predicted, median, gap, spread, source)))
