@@ -64,6 +64,9 @@ class DeviceLock(object):
             self.fd = None
 
 
+SETTLE_S = 2.0  # how long a dead run's exiting orphans may keep its lock after they were ended
+
+
 def stale(holder):
     """True when the holder's supervisor is gone (only orphans of its run can hold the lock)."""
     pid, marker = holder.get("supervisor_pid"), holder.get("marker")
@@ -90,13 +93,18 @@ def acquire(path, wait_s, on_wait=None):
     lock = DeviceLock(path)
     began = time.monotonic()
     noted = None
-    recovered = set()
+    recovered = {}  # run id -> when its orphans were ended
     while not lock.try_acquire():
         holder = lock.holder()
-        if stale(holder) and holder.get("run_id") not in recovered:
-            recovered.add(holder.get("run_id"))
-            recover(holder)
-            continue
+        run_id = holder.get("run_id")
+        if stale(holder):
+            if run_id not in recovered:
+                recovered[run_id] = time.monotonic()
+                recover(holder)
+                continue
+            if time.monotonic() - recovered[run_id] < SETTLE_S:
+                time.sleep(0.05)  # an orphan still exiting (already past the scan) holds it a moment longer
+                continue
         waited = time.monotonic() - began
         if waited >= wait_s:
             raise AgentFailure("busy", busy_message(lock, holder, waited), "queue")
