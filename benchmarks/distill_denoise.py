@@ -5,7 +5,7 @@ alone; held-out denoising loss, sample quality, and the analyzer's peak memory.
     nice -n 19 .venv/bin/python benchmarks/distill_denoise.py [--data ../shared/data/cifar10-subset.npz]
         [--part all|peaks|baseline|run] [--teacher ddpm-unet-small] [--epochs 3] [--teacher-epochs 3]
         [--train-size 10000] [--batch-size 32] [--samples 256] [--sample-steps 50] [--quality-epochs 4]
-        [--method auto|kd|red|red_kd] [--init scratch|teacher] [--teacher-weights FILE]
+        [--method auto|kd|red|red_kd] [--init auto|scratch|teacher] [--stem auto|strided|patchify] [--teacher-weights FILE]
         [--threads 1] [--out runs/denoise-cifar] [--json FILE]
 
 Part 1 (no data needed): the analyzer on ReDistill's own configuration, ``ddpm-unet`` (ch 128,
@@ -91,7 +91,7 @@ def subset_config(args):
     train = {"threads": args.threads, "batch_size": args.batch_size, "eval_batch_size": 256}
     table = {"task": "denoise", "teacher": args.teacher, "dataset": "cifar10", "data_path": str(args.data),
              "epochs": args.epochs, "teacher_epochs": args.teacher_epochs, "baseline": True, "resume": True, "out": str(args.out),
-             "train": train, "teacher_train": train, "student": {"pool_factor": 2, "init": args.init}, "method": args.method,
+             "train": train, "teacher_train": train, "student": {"pool_factor": 2, "init": args.init, "stem": args.stem}, "method": args.method,
              **({"teacher_weights": str(args.teacher_weights)} if args.teacher_weights else {}),
              "data": {"train_size": args.train_size} if args.train_size else {},
              "denoise": {"lr": args.lr, "warmup_steps": 200, "ema_decay": args.ema, "num_samples": args.samples,
@@ -107,13 +107,11 @@ def run_subset(args) -> dict:
 
 def train_baseline(args) -> None:
     """The baseline phase of the run alone (CE on the true noise needs no teacher), into the run's folder."""
-    from dataclasses import replace
-
     import torch
 
     from edgemem.distill.denoise.data import load_images
     from edgemem.distill.denoise.models import build_denoiser
-    from edgemem.distill.denoise.run import DenoiseContext, prepare_teacher, train_student
+    from edgemem.distill.denoise.run import DENOISE_STEM, DenoiseContext, train_student
     from edgemem.distill.denoise.schedule import NoiseSchedule
     from edgemem.distill.students.spec import StudentSpec
 
@@ -122,9 +120,10 @@ def train_baseline(args) -> None:
     o = config.denoise
     ctx = DenoiseContext(config, load_images(config.dataset, config.data_path, config.data),
                          NoiseSchedule(o.num_timesteps, o.beta_1, o.beta_T), PrintProgress(), [], torch.device("cpu"))
-    # the source the baseline is derived from: the teacher's weights under --init teacher, fresh ones otherwise
-    source = prepare_teacher(ctx)[0] if args.init == "teacher" else build_denoiser(config.teacher, ctx.data.x_train.shape[1])
-    train_student(ctx, source, replace(StudentSpec(pool_factor=2), red=False), "baseline", "ce", config.out_dir / "baseline")
+    # the baseline trains alone from fresh weights (train_student), so no teacher is needed
+    source = build_denoiser(config.teacher, ctx.data.x_train.shape[1])
+    spec = StudentSpec(pool_factor=2, red=False, stem=DENOISE_STEM if args.stem == "auto" else args.stem)
+    train_student(ctx, source, spec, "baseline", "ce", config.out_dir / "baseline")
 
 
 def print_table(document: dict) -> None:
@@ -164,8 +163,11 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--sample-steps", type=int, default=50)
     parser.add_argument("--method", default="auto", help="the student's loss (auto: red_kd; kd, red)")
-    parser.add_argument("--init", default="scratch", choices=("scratch", "teacher"),
-                        help="students (and the baseline) derived from fresh weights or from the teacher's")
+    parser.add_argument("--init", default="auto", choices=("auto", "scratch", "teacher"),
+                        help="the distilled student derived from fresh weights or the teacher's (auto: the teacher's); "
+                             "the baseline always starts from fresh weights")
+    parser.add_argument("--stem", default="auto", choices=("auto", "strided", "patchify"),
+                        help="the pooled student's stem and output (auto: patchify, space-to-depth / depth-to-space)")
     parser.add_argument("--teacher-weights", type=Path, default=None, help="a trained teacher (e.g. another --out's teacher/teacher.pt)")
     args = parse_with_run_options(parser, argv, Path("runs/denoise-cifar"))
     started = time.perf_counter()

@@ -29,7 +29,16 @@ from edgemem.distill.denoise.data import ImageData, load_images
 from edgemem.distill.denoise.result import DenoiseResult, DenoiserSummary, QualityReference
 from edgemem.distill.denoise.schedule import NoiseSchedule
 from edgemem.distill.denoise.trainer import METHODS, DenoiseJob, DenoiseTrainer
+from edgemem.distill.recipe import resolve_init
 from edgemem.errors import ConfigError
+
+DENOISE_AUTO = "kd"  # --method auto: the teacher's noise and the true noise (RED blocks only for red / red_kd)
+DENOISE_STEM = "patchify"  # [student] stem auto: space-to-depth stem, depth-to-space output (students/denoiser.py)
+
+
+def trains_red(method: str) -> bool:
+    """Whether ``method`` (auto resolved) has a RED term, the only case in which students get RED blocks."""
+    return bool(METHODS[DENOISE_AUTO if method == "auto" else method].get("red_weight"))
 
 
 @dataclasses.dataclass
@@ -188,16 +197,18 @@ def choose_spec(ctx: DenoiseContext, teacher):
     from edgemem.distill.students.spec import StudentSpec
 
     s, config = ctx.config.student, ctx.config
+    red, stem = s.red and trains_red(config.method), DENOISE_STEM if s.stem == "auto" else s.stem
     if s.pool_factor is not None:
-        return StudentSpec(s.pool_factor, red=s.red)
+        return StudentSpec(s.pool_factor, red=red, stem=stem)
     from edgemem.distill.students.search import search_student
 
     ctx.progress.note("searching the least pooled student that fits the budget")
     pools = {"pool_factors": s.pool_factors} if s.pool_factors is not None else {}
     found = search_student(copy.deepcopy(teacher), ctx.data.input_shape, config.budget, config.precision,
-                           weights_budget=config.weights_budget, red=s.red, convs=("standard",), widths=(1.0,), **pools)
-    ctx.note(f"budget search picked: {found.spec.label()}")
-    return found.spec
+                           weights_budget=config.weights_budget, red=red, convs=("standard",), widths=(1.0,), **pools)
+    spec = replace(found.spec, stem=stem) if found.spec.pool_factor > 1 else found.spec
+    ctx.note(f"budget search picked: {spec.label()}")
+    return spec
 
 
 def train_student(ctx: DenoiseContext, teacher, spec, role: str, method: str, folder: Path):
@@ -207,13 +218,14 @@ def train_student(ctx: DenoiseContext, teacher, spec, role: str, method: str, fo
 
     config = ctx.config
     torch.manual_seed(config.seed)
-    source = copy.deepcopy(teacher) if config.student.init == "teacher" else build_denoiser(config.teacher, ctx.data.x_train.shape[1])
+    if method == "auto":
+        method = "red_kd" if spec.red and spec.pool_factor > 1 else DENOISE_AUTO
+    init = "scratch" if method == "ce" else resolve_init(config.student.init, True)  # ce trains alone: fresh weights
+    source = copy.deepcopy(teacher) if init == "teacher" else build_denoiser(config.teacher, ctx.data.x_train.shape[1])
     student = derive_student(source, spec, ctx.data.input_shape)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
-    if method == "auto":
-        method = "red_kd" if pairs else "kd"
     fingerprint = digest({"teacher": teacher_fingerprint(config), "teacher_weights": config.teacher_weights, "method": method,
-                           "spec": dataclasses.asdict(spec), "weights": loss_weights(config, method), "init": config.student.init,
+                           "spec": dataclasses.asdict(spec), "weights": loss_weights(config, method), "init": init,
                            **training_settings(config, config.train)})
     weights = loss_weights(config, method)
     job_teacher = teacher if weights.get("kd_weight") or weights.get("red_weight") else None

@@ -80,16 +80,67 @@ def plan_strides(strides, k: int, name: str) -> list[int]:
     return new
 
 
-def rebuild(model, pool_strides):
-    """The same denoiser class built with other pooling strides."""
+def rebuild(model, pool_strides, **options):
+    """The same denoiser class built with other pooling strides (and ``options``, constructor keywords
+    its config already names, e.g. stem and time_recompute)."""
     config = getattr(model, "config", None)
     if not isinstance(config, dict) or not hasattr(model, "pool_strides"):
         raise ConfigError(f"{type(model).__name__}: a denoiser needs pool_strides and config (its constructor's "
                           "keyword arguments) to derive students")
+    options = {key: value for key, value in options.items() if key in config}
     try:
-        return type(model)(**{**config, "pool_strides": list(pool_strides)})
+        return type(model)(**{**config, **options, "pool_strides": list(pool_strides)})
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{type(model).__name__} cannot be rebuilt with pool_strides {list(pool_strides)}: {exc}") from None
+
+
+STEMS = {"strided": "conv", "patchify": "shuffle"}  # StudentSpec.stem -> the U-Net's stem
+DESCRIBED = {"stem": "space-to-depth stem and depth-to-space output", "time_recompute": "time embedding recomputed in every block"}
+
+
+def copy_head_pooled(source, target) -> bool:
+    """A space-to-depth stem (PixelUnshuffle(r), then a 3x3 conv over the r x r cells) starts as the
+    source's 3x3 stride-1 stem averaged over each cell, exactly: output pixel (r*i + u, r*j + v) of the
+    source reads pixels at offsets -1..1 around it, which lie in cells -1..1 around cell (i, j) for r = 2.
+    False (left as built) when the shapes do not allow it."""
+    import torch
+
+    conv_t, conv = source.head, target.head[1]
+    r = target.pool_strides[0]
+    if not isinstance(conv_t, torch.nn.Conv2d) or tuple(conv_t.weight.shape[2:]) != (3, 3) or conv_t.stride != (1, 1) or r != 2:
+        return False
+    weight = torch.zeros_like(conv.weight)
+    channels = conv_t.weight.shape[1]
+    for u in range(r):  # output sub-pixel of the cell (averaged)
+        for v in range(r):
+            for a in (-1, 0, 1):  # the source kernel's offsets
+                for b in (-1, 0, 1):
+                    (cell_a, sub_a), (cell_b, sub_b) = divmod(u + a, r), divmod(v + b, r)
+                    for c in range(channels):  # PixelUnshuffle: channel c * r^2 + sub_a * r + sub_b
+                        weight[:, c * r * r + sub_a * r + sub_b, cell_a + 1, cell_b + 1] += conv_t.weight[:, c, a + 1, b + 1] / (r * r)
+    with torch.no_grad():
+        conv.weight.copy_(weight)
+        conv.bias.copy_(conv_t.bias)
+    return True
+
+
+def copy_tail_subpixels(source, target) -> bool:
+    """A depth-to-space output layer starts as the source's 1x1 output layer repeated for every
+    sub-pixel (each output pixel of a 2x2 cell predicted as the teacher would at the cell); False
+    when the source's output layer is not a stride-1 transposed convolution of kernel 1."""
+    import torch
+
+    conv_t, conv = source.tail[2], target.tail[2]
+    if tuple(conv_t.weight.shape[2:]) != (1, 1) or conv.weight.shape[1] != conv_t.weight.shape[0]:
+        return False
+    channels = conv_t.weight.shape[1]
+    factor2 = conv.weight.shape[0] // channels
+    with torch.no_grad():
+        conv.weight.zero_()
+        for c in range(channels):  # PixelShuffle reads output channel c * r^2 + sub-pixel
+            conv.weight[c * factor2:(c + 1) * factor2, :, 1, 1] = conv_t.weight[:, c, 0, 0]
+            conv.bias[c * factor2:(c + 1) * factor2] = conv_t.bias[c]
+    return True
 
 
 def copy_matching(source, target) -> int:
@@ -114,9 +165,16 @@ def derive_denoiser_student(teacher, spec: StudentSpec, input_shape, name: str) 
         copy_matching(teacher, model)
         return Student(model.train(teacher.training), spec, [], f"{name}: teacher architecture")
     new = plan_strides(strides, spec.pool_factor, name)
-    model = rebuild(teacher, new)
+    stem = STEMS.get(spec.stem)
+    if stem is None:
+        raise ConfigError(f"stem {spec.stem!r} does not apply to {name}: choose {', '.join(STEMS)}")
+    model = rebuild(teacher, new, stem=stem, time_recompute=True)
     copy_matching(teacher, model)
-    description = f"{name}: pool x{spec.pool_factor}, strides {strides} -> {new}"
+    if stem == "shuffle":
+        copy_head_pooled(teacher, model)
+        copy_tail_subpixels(teacher, model)
+    extras = [text for key, text in DESCRIBED.items() if model.config.get(key) not in (None, False, "conv")]
+    description = f"{name}: pool x{spec.pool_factor}, strides {strides} -> {new}" + "".join(f", {e}" for e in extras)
     pairs = []
     if spec.red:
         pairs = attach_red_blocks(model, probe_denoiser(teacher, input_shape), input_shape)
@@ -124,10 +182,13 @@ def derive_denoiser_student(teacher, spec: StudentSpec, input_shape, name: str) 
     return Student(model.train(teacher.training), spec, pairs, description)
 
 
+RESAMPLERS = ("Conv2d", "ConvTranspose2d", "PixelUnshuffle", "PixelShuffle")
+
+
 def resampling_events(trace: Trace) -> list[tuple[str, tuple, tuple]]:
     """(module path, in shape, out shape) of the head, the tail and every size-changing conv,
     each widened to the largest module around it with the same input and output shapes."""
-    convs = [c for c in trace.leaves() if c.type_name in ("Conv2d", "ConvTranspose2d")]
+    convs = [c for c in trace.leaves() if c.type_name in RESAMPLERS]
     if not convs:
         return []
     chosen = {convs[0].path, convs[-1].path} | {c.path for c in convs if c.in_shape[2:] != c.out_shape[2:]}

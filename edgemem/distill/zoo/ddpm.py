@@ -74,10 +74,13 @@ class ResBlock(nn.Module):
         self.shortcut = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
         self.attn = AttnBlock(out_ch, groups) if attn else nn.Identity()
 
-    def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
-        h = self.block1(x) + self.temb_proj(temb)[:, :, None, None]
-        h = self.block2(h) + self.shortcut(x)
-        return self.attn(h)
+    def forward(self, x: torch.Tensor, temb) -> torch.Tensor:
+        """``temb``: the time embedding, or a function computing it (recomputed here, after block1).
+        The shortcut runs first, so ``x`` is free once block1 has normalised it (same result)."""
+        skip = self.shortcut(x)
+        h = self.block1(x)
+        h = h + self.temb_proj(temb() if callable(temb) else temb)[:, :, None, None]
+        return self.attn(self.block2(h) + skip)
 
 
 class DownSample(nn.Module):
@@ -104,19 +107,23 @@ class UNet(nn.Module):
     edgemem_task = "denoise"
 
     def __init__(self, in_channels: int = 3, ch: int = 128, ch_mult=(1, 2, 2, 2), attn=(1,), num_res_blocks: int = 2,
-                 dropout: float = 0.1, pool_strides=None, groups: int = 32, num_timesteps: int = 1000) -> None:
+                 dropout: float = 0.1, pool_strides=None, groups: int = 32, num_timesteps: int = 1000,
+                 stem: str = "conv", time_recompute: bool = False) -> None:
         super().__init__()
         ch_mult, attn = tuple(int(m) for m in ch_mult), tuple(int(a) for a in attn)
         strides = tuple(int(s) for s in pool_strides) if pool_strides is not None else (1,) + (2,) * (len(ch_mult) - 1)
         _check(ch, ch_mult, attn, strides, groups, num_res_blocks)
+        if stem not in STEMS:
+            raise ValueError(f"stem {stem!r}: choose {', '.join(STEMS)}")
         self.config = {"in_channels": in_channels, "ch": ch, "ch_mult": list(ch_mult), "attn": list(attn),
                        "num_res_blocks": num_res_blocks, "dropout": dropout, "pool_strides": list(strides),
-                       "groups": groups, "num_timesteps": num_timesteps}
+                       "groups": groups, "num_timesteps": num_timesteps, "stem": stem, "time_recompute": time_recompute}
         self.pool_strides = strides
         self.num_timesteps = num_timesteps
+        self.time_recompute = bool(time_recompute)
         tdim = ch * 4
         self.time_embedding = TimeEmbedding(ch, tdim)
-        self.head = nn.Conv2d(in_channels, ch, 3, stride=strides[0], padding=1)
+        self.head = _head(in_channels, ch, strides[0], stem)
         self.downblocks, chs = self._down_path(ch, ch_mult, attn, num_res_blocks, dropout, strides, groups, tdim)
         now = chs[-1]
         self.middleblocks = nn.ModuleList([ResBlock(now, now, tdim, dropout, True, groups),
@@ -128,10 +135,9 @@ class UNet(nn.Module):
                 now = ch * mult
             if i != 0:
                 self.upblocks.append(UpSample(now, strides[i]))
-        self.tail = nn.Sequential(nn.GroupNorm(groups, now), nn.SiLU(),
-                                  nn.ConvTranspose2d(now, in_channels, strides[0], stride=strides[0]))
-        nn.init.zeros_(self.tail[-1].weight)  # starts by predicting zero noise (as the DDPM reference's gain 1e-5)
-        nn.init.zeros_(self.tail[-1].bias)
+        self.tail = nn.Sequential(nn.GroupNorm(groups, now), nn.SiLU(), *_tail_output(now, in_channels, strides[0], stem))
+        nn.init.zeros_(self.tail[2].weight)  # starts by predicting zero noise (as the DDPM reference's gain 1e-5)
+        nn.init.zeros_(self.tail[2].bias)
 
     @staticmethod
     def _down_path(ch, ch_mult, attn, num_res_blocks, dropout, strides, groups, tdim):
@@ -151,7 +157,11 @@ class UNet(nn.Module):
         return math.prod(self.pool_strides)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        temb = self.time_embedding(t)
+        if self.time_recompute:  # every block computes the embedding from t when it needs it (nothing lives between blocks)
+            def temb():
+                return self.time_embedding(t)
+        else:
+            temb = self.time_embedding(t)
         h = self.head(x)
         skips = [h]
         for layer in self.downblocks:
@@ -164,6 +174,24 @@ class UNet(nn.Module):
                 h = torch.cat([h, skips.pop()], dim=1)
             h = layer(h, temb)
         return self.tail(h)
+
+
+STEMS = ("conv", "shuffle")
+
+
+def _head(in_channels: int, ch: int, stride: int, stem: str) -> nn.Module:
+    """conv: a 3x3 convolution at the head's stride; shuffle: space-to-depth by the stride, then a 3x3 convolution."""
+    if stem == "shuffle" and stride > 1:
+        return nn.Sequential(nn.PixelUnshuffle(stride), nn.Conv2d(in_channels * stride * stride, ch, 3, padding=1))
+    return nn.Conv2d(in_channels, ch, 3, stride=stride, padding=1)
+
+
+def _tail_output(ch: int, out_channels: int, stride: int, stem: str) -> list[nn.Module]:
+    """conv: a transposed convolution of kernel = stride; shuffle: a 3x3 convolution predicting the stride x stride
+    sub-pixels of every output pixel, then depth-to-space."""
+    if stem == "shuffle" and stride > 1:
+        return [nn.Conv2d(ch, out_channels * stride * stride, 3, padding=1), nn.PixelShuffle(stride)]
+    return [nn.ConvTranspose2d(ch, out_channels, stride, stride=stride)]
 
 
 def _check(ch, ch_mult, attn, strides, groups, num_res_blocks) -> None:
