@@ -2,7 +2,7 @@
 distilled from a ViT teacher (and from a CNN teacher), against the same ViT trained alone.
 
     nice -n 19 .venv/bin/python benchmarks/distill_vit.py [--data ../shared/data/cifar10-subset.npz]
-        [--part all|peaks|teacher|alone|distilled|kd|tokens-light|teacher-cnn|cnn|summary] [--seeds 0,1] [--epochs 10]
+        [--part all|peaks|teacher|alone|default|distilled|kd|tokens-light|teacher-cnn|cnn|summary] [--seeds 0,1] [--epochs 10]
         [--teacher-epochs 10] [--train-size 10000] [--lr 0.02] [--threads 1] [--out runs/vit-cifar] [--json FILE]
 
 Part ``peaks`` (no data needed): the analyzer's peak of ``vit-mini`` (patch 4) and ``vit-mini-pool``
@@ -14,10 +14,12 @@ The training parts (the subset file: the first ``--train-size`` of its 20,000 tr
 through ``edgemem.distill.run`` (the code ``edgemem distill`` runs: ONNX export, parity under ONNX
 Runtime, the analyzer): ``teacher`` trains ``vit-mini`` (seed 0; cached in OUT/teacher-vit-mini,
 loaded with --teacher-weights by every student); ``alone`` trains the x2 student (patch 8) with CE
-only; ``distilled`` with KD + token-map alignment (``token_kd``); ``kd`` with KD only;
-``tokens-light`` with token_kd at ``[loss] hint_weight = 0.1`` (the default is 1.0);
+only; ``default`` as ``edgemem distill`` does with no options (``--method auto``: token_kd, KD +
+token-map alignment at hint weight 0.1, from the teacher's weights); from fresh weights (as measured
+before ``[student] init = "auto"``): ``distilled`` with token_kd at ``[loss] hint_weight = 1.0``
+(its former default), ``kd`` with KD only, ``tokens-light`` with token_kd at hint weight 0.1;
 ``teacher-cnn`` trains a ``resnet20`` teacher (lr 0.05) and ``cnn`` the same ViT student of it
-(``[student] arch = "vit-mini"``, token_kd). ``alone`` needs no teacher, so it can run in another
+(``[student] arch = "vit-mini"``, token_kd at hint weight 1.0). ``alone`` needs no teacher, so it can run in another
 process while ``teacher`` trains; ``all`` runs the parts in order.
 Each part resumes after a kill (rerun the same command); ``summary`` tabulates the finished reports.
 """
@@ -81,7 +83,7 @@ def run(table: dict, teacher_only: bool = False) -> None:
     distill(config, LineProgress())
 
 
-TRAIN_PARTS = ("teacher", "alone", "distilled", "kd", "tokens-light", "teacher-cnn", "cnn")
+TRAIN_PARTS = ("teacher", "alone", "default", "distilled", "kd", "tokens-light", "teacher-cnn", "cnn")
 TEACHER_PARTS = ("teacher", "teacher-cnn")
 
 
@@ -101,11 +103,14 @@ def part_config(part: str, seed: int, args) -> dict:
                 "teacher_cache": str(args.out / "teacher-resnet20")}
     if part == "alone":
         return {**base, "teacher": "vit-mini", "method": "ce"}
+    if part == "default":  # what `edgemem distill` does with no options: auto = token_kd (hint 0.1), init auto = the teacher's
+        return {**base, "teacher": "vit-mini", "teacher_weights": teacher_file, "method": "auto"}
+    scratch = {"pool_factor": 2, "init": "scratch"}  # the rows below were measured from fresh weights (before init auto)
     if part in ("distilled", "kd", "tokens-light"):
-        light = {"loss": {"hint_weight": 0.1}} if part == "tokens-light" else {}
+        hint = {"distilled": 1.0, "tokens-light": 0.1}.get(part)  # 1.0: token_kd's former default
         return {**base, "teacher": "vit-mini", "teacher_weights": teacher_file, "method": "kd" if part == "kd" else "token_kd",
-                **light}
-    return {**base, "teacher": "resnet20", "method": "auto", "teacher_train": cnn_train,
+                "student": scratch, **({"loss": {"hint_weight": hint}} if hint is not None else {})}
+    return {**base, "teacher": "resnet20", "method": "auto", "teacher_train": cnn_train, "loss": {"hint_weight": 1.0},
             "teacher_weights": str(args.out / "teacher-resnet20" / "teacher.pt"), "student": {"pool_factor": 2, "arch": "vit-mini"}}
 
 
@@ -133,11 +138,12 @@ def print_summary(rows: dict, seeds) -> None:
 
     lines = [("ViT teacher (vit-mini, patch 4)", values("distilled", "teacher")[:1]),
              ("x2 student (patch 8) alone, CE", values("alone", "student")),
-             ("x2 student, KD + token alignment from the ViT", values("distilled", "student")),
-             ("x2 student, KD only from the ViT", values("kd", "student")),
-             ("x2 student, KD + token alignment at weight 0.1", values("tokens-light", "student")),
+             ("x2 student, the default (auto: token_kd, hint 0.1, the teacher's weights)", values("default", "student")),
+             ("x2 student, KD + token alignment at weight 1.0, fresh weights", values("distilled", "student")),
+             ("x2 student, KD only, fresh weights", values("kd", "student")),
+             ("x2 student, KD + token alignment at weight 0.1, fresh weights", values("tokens-light", "student")),
              ("resnet20 teacher", values("cnn", "teacher")),
-             ("x2 ViT student, KD + tokens from resnet20", values("cnn", "student"))]
+             ("x2 ViT student, KD + tokens (weight 1.0) from resnet20", values("cnn", "student"))]
     print("| model | accuracy % (seeds " + ",".join(map(str, seeds)) + ") | mean |")
     print("|---|---|---|")
     for label, found in lines:

@@ -64,10 +64,12 @@ def train_student(ctx: Context, teacher, spec, role: str, method: str, folder: P
     requested = method
     if method == AUTO:
         method = auto_method(spec.pool_factor)
-    if spec.red and spec.pool_factor > 1 and not METHODS[method].needs_pairs:
+    drop_red = spec.red and spec.pool_factor > 1 and not METHODS[method].needs_pairs
+    if drop_red:
         spec = replace(spec, red=False)
-        ctx.note(f"{role}: no RED blocks: method {method} has no RED term to train them")
     student = build_student(ctx, teacher, spec, method)
+    if drop_red and student.method is None:  # a family with its own method (pooled ViTs) never has RED blocks
+        ctx.note(f"{role}: no RED blocks: method {method} has no RED term to train them")
     init = "scratch" if ctx.config.student.arch else student_init(ctx.config, method)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
     if requested == AUTO and student.method and pairs:

@@ -44,7 +44,7 @@ METHODS: dict[str, Method] = {
                       "KD mix + FitNets hints on the stage outputs (the pooled students' default)"),
     "online": Method("online", False, False, {"ce_weight": 1.0, "mutual_weight": 0.1, "temperature": 4.0},
                      "online mutual learning: m cheap students + ensemble head, no pretrained teacher"),
-    "token_kd": Method("tokens", True, True, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0, "hint_weight": 1.0},
+    "token_kd": Method("tokens", True, True, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0, "hint_weight": 0.1},
                        "ViT students: KD mix + alignment of token maps resized to the teacher's grid (trainers/tokens.py)"),
     "blockwise": Method("blockwise", True, False, {"ce_weight": 0.1, "kd_weight": 0.9, "temperature": 4.0},
                         "parallel blockwise distillation (MSE per block on torchrun workers), then a KD fine-tune under DDP"),
