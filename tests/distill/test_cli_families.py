@@ -137,6 +137,18 @@ def test_vit_teacher_to_pooled_vit_student(tmp_path, monkeypatch):
     assert verdict["predicted_activation_bytes"] >= k2["peak_activation_bytes"] and verdict["measured_activation_bytes"] is not None
 
 
+def test_pooled_vit_under_auto_trains_token_kd_without_a_red_note(tmp_path):
+    (tmp_path / "t.toml").write_text("[train]\nthreads = 1\n[teacher_train]\nthreads = 1\n[student]\npool_factor = 2\n")
+    result = runner.invoke(app, ["distill", "--teacher", "tests.distill.vit_models:digits_vit", "--dataset", "digits",
+                                 "--epochs", "1", "--teacher-epochs", "1", "--json", "--out", str(tmp_path / "out"),
+                                 "--config", str(tmp_path / "t.toml")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["method"] == "token_kd" and doc["student"]["spec"]["pool_factor"] == 2
+    assert set(doc["student"]["training"]["history"][0]["loss_parts"]) == {"ce", "kd", "tokens"}
+    assert "RED" not in result.stderr and not any("RED" in note for note in doc["notes"])  # ViTs never get RED blocks
+
+
 def test_cnn_teacher_to_vit_student(tmp_path):
     (tmp_path / "t.toml").write_text("[train]\nthreads = 1\n[teacher_train]\nthreads = 1\n[student]\npool_factor = 2\n")
     result = runner.invoke(app, ["distill", "--teacher", "resnet-mini", "--student-arch", "tests.distill.vit_models:digits_vit",
