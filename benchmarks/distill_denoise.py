@@ -164,7 +164,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-steps", type=int, default=50)
     parser.add_argument("--method", default="auto", help="the student's loss (auto: red_kd; kd, red)")
     parser.add_argument("--init", default="auto", choices=("auto", "scratch", "teacher"),
-                        help="the distilled student derived from fresh weights or the teacher's (auto: the teacher's); "
+                        help="the distilled student derived from fresh weights or the teacher's (auto: fresh); "
                              "the baseline always starts from fresh weights")
     parser.add_argument("--stem", default="auto", choices=("auto", "strided", "patchify"),
                         help="the pooled student's stem and output (auto: patchify, space-to-depth / depth-to-space)")

@@ -29,7 +29,6 @@ from edgemem.distill.denoise.data import ImageData, load_images
 from edgemem.distill.denoise.result import DenoiseResult, DenoiserSummary, QualityReference
 from edgemem.distill.denoise.schedule import NoiseSchedule
 from edgemem.distill.denoise.trainer import METHODS, DenoiseJob, DenoiseTrainer
-from edgemem.distill.recipe import resolve_init
 from edgemem.errors import ConfigError
 
 DENOISE_AUTO = "kd"  # --method auto: the teacher's noise and the true noise (RED blocks only for red / red_kd)
@@ -220,7 +219,9 @@ def train_student(ctx: DenoiseContext, teacher, spec, role: str, method: str, fo
     torch.manual_seed(config.seed)
     if method == "auto":
         method = "red_kd" if spec.red and spec.pool_factor > 1 else DENOISE_AUTO
-    init = "scratch" if method == "ce" else resolve_init(config.student.init, True)  # ce trains alone: fresh weights
+    # auto: fresh weights. The teacher's weights do not carry its function to other resolutions (a student
+    # started from them scores a held-out loss of 1.0-1.4, no better than predicting zero noise)
+    init = "scratch" if method == "ce" or config.student.init == "auto" else config.student.init
     source = copy.deepcopy(teacher) if init == "teacher" else build_denoiser(config.teacher, ctx.data.x_train.shape[1])
     student = derive_student(source, spec, ctx.data.input_shape)
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]

@@ -98,11 +98,13 @@ STEMS = {"strided": "conv", "patchify": "shuffle"}  # StudentSpec.stem -> the U-
 DESCRIBED = {"stem": "space-to-depth stem and depth-to-space output", "time_recompute": "time embedding recomputed in every block"}
 
 
-def copy_head_pooled(source, target) -> bool:
-    """A space-to-depth stem (PixelUnshuffle(r), then a 3x3 conv over the r x r cells) starts as the
-    source's 3x3 stride-1 stem averaged over each cell, exactly: output pixel (r*i + u, r*j + v) of the
-    source reads pixels at offsets -1..1 around it, which lie in cells -1..1 around cell (i, j) for r = 2.
-    False (left as built) when the shapes do not allow it."""
+def copy_head_sampled(source, target) -> bool:
+    """A space-to-depth stem (PixelUnshuffle(2), then a 3x3 conv over the 2x2 cells) starts as the
+    source's 3x3 stride-1 stem read at the even pixels, exactly what a stride-2 stem of the source's
+    weights computes (ReDistill's rule): pixel offset a in -1..1 around pixel 2i lies in cell
+    i + (a // 2) at sub-pixel a % 2. Every pixel reaches the stem; training decides how to use the
+    others (an average over the cell would start as a low-pass filter, which hides the noise a
+    denoiser predicts). False (left as built) when the shapes do not allow it."""
     import torch
 
     conv_t, conv = source.head, target.head[1]
@@ -110,14 +112,11 @@ def copy_head_pooled(source, target) -> bool:
     if not isinstance(conv_t, torch.nn.Conv2d) or tuple(conv_t.weight.shape[2:]) != (3, 3) or conv_t.stride != (1, 1) or r != 2:
         return False
     weight = torch.zeros_like(conv.weight)
-    channels = conv_t.weight.shape[1]
-    for u in range(r):  # output sub-pixel of the cell (averaged)
-        for v in range(r):
-            for a in (-1, 0, 1):  # the source kernel's offsets
-                for b in (-1, 0, 1):
-                    (cell_a, sub_a), (cell_b, sub_b) = divmod(u + a, r), divmod(v + b, r)
-                    for c in range(channels):  # PixelUnshuffle: channel c * r^2 + sub_a * r + sub_b
-                        weight[:, c * r * r + sub_a * r + sub_b, cell_a + 1, cell_b + 1] += conv_t.weight[:, c, a + 1, b + 1] / (r * r)
+    for a in (-1, 0, 1):  # the source kernel's offsets
+        for b in (-1, 0, 1):
+            (cell_a, sub_a), (cell_b, sub_b) = divmod(a, r), divmod(b, r)
+            for c in range(conv_t.weight.shape[1]):  # PixelUnshuffle: channel c * r^2 + sub_a * r + sub_b
+                weight[:, c * r * r + sub_a * r + sub_b, cell_a + 1, cell_b + 1] = conv_t.weight[:, c, a + 1, b + 1]
     with torch.no_grad():
         conv.weight.copy_(weight)
         conv.bias.copy_(conv_t.bias)
@@ -171,7 +170,7 @@ def derive_denoiser_student(teacher, spec: StudentSpec, input_shape, name: str) 
     model = rebuild(teacher, new, stem=stem, time_recompute=True)
     copy_matching(teacher, model)
     if stem == "shuffle":
-        copy_head_pooled(teacher, model)
+        copy_head_sampled(teacher, model)
         copy_tail_subpixels(teacher, model)
     extras = [text for key, text in DESCRIBED.items() if model.config.get(key) not in (None, False, "conv")]
     description = f"{name}: pool x{spec.pool_factor}, strides {strides} -> {new}" + "".join(f", {e}" for e in extras)
