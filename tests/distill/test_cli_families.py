@@ -50,10 +50,12 @@ def denoise_run(tmp_path_factory):
 
 def test_denoise_run_reports_every_model(denoise_run):
     folder, doc = denoise_run
-    assert doc["schema"] == "edgemem.denoise_result/1" and doc["method"] == "red_kd"
+    assert doc["schema"] == "edgemem.denoise_result/1" and doc["method"] == "kd"  # auto: kd, no RED blocks
     teacher, student, baseline = doc["teacher"], doc["student"], doc["baseline"]
     assert student["pool_strides"] == [2, 1] and teacher["pool_strides"] == [1, 2]
-    assert student["training"]["method"] == "red_kd" and baseline["training"]["method"] == "ce"
+    assert student["training"]["method"] == "kd" and baseline["training"]["method"] == "ce"
+    assert student["spec"]["red"] is False and student["spec"]["stem"] == "patchify"
+    assert "space-to-depth stem" in student["description"] and "time embedding recomputed" in student["description"]
     assert student["peak_activation_bytes"] < teacher["peak_activation_bytes"] and doc["reduction"] > 1
     for m in (teacher, student, baseline):
         assert m["heldout_loss"] > 0 and m["parity_max_abs_diff"] <= 1e-4 and Path(m["onnx_path"]).is_file()
