@@ -15,6 +15,11 @@ Teacher ``[1, 2, 2, 2]`` runs its levels at 32/16/8/4 on CIFAR; ReDistill's x2 s
 ``[2, 2, 2, 1]`` at 16/8/4/4: every tensor of the first three levels has a quarter of the
 elements, which is the 4x lower theoretical peak.
 
+Two options the student derivation sets (students/denoiser.py): ``stem = "shuffle"`` makes a
+strided head space-to-depth + 3x3 conv and the output 3x3 conv + depth-to-space (every pixel kept);
+``time_recompute`` has every block compute the timestep embedding from ``t`` where it uses it, so no
+time tensor but ``t`` stays live across the peak (same function, a test checks equality).
+
 ``ddpm-unet`` is ReDistill's CIFAR-10 configuration (ch 128, ch_mult [1, 2, 2, 2], attention at
 level 1, 2 residual blocks, dropout 0.1: 34,760,195 parameters, 34,564,739 for the x2 student,
 whose transposed convolutions have other kernels); ``ddpm-unet-small`` (ch 32, one block per
