@@ -167,7 +167,7 @@ def main(argv=None) -> int:
                         help="the distilled student derived from fresh weights or the teacher's (auto: fresh); "
                              "the baseline always starts from fresh weights")
     parser.add_argument("--stem", default="auto", choices=("auto", "strided", "patchify"),
-                        help="the pooled student's stem and output (auto: patchify, space-to-depth / depth-to-space)")
+                        help="the pooled student's stem and output (auto: strided; patchify: space-to-depth / depth-to-space)")
     parser.add_argument("--teacher-weights", type=Path, default=None, help="a trained teacher (e.g. another --out's teacher/teacher.pt)")
     args = parse_with_run_options(parser, argv, Path("runs/denoise-cifar"))
     started = time.perf_counter()

@@ -54,8 +54,8 @@ def test_denoise_run_reports_every_model(denoise_run):
     teacher, student, baseline = doc["teacher"], doc["student"], doc["baseline"]
     assert student["pool_strides"] == [2, 1] and teacher["pool_strides"] == [1, 2]
     assert student["training"]["method"] == "kd" and baseline["training"]["method"] == "ce"
-    assert student["spec"]["red"] is False and student["spec"]["stem"] == "patchify"
-    assert "space-to-depth stem" in student["description"] and "time embedding recomputed" in student["description"]
+    assert student["spec"]["red"] is False and student["spec"]["stem"] == "strided"
+    assert "time embedding recomputed" in student["description"] and "space-to-depth" not in student["description"]
     assert student["peak_activation_bytes"] < teacher["peak_activation_bytes"] and doc["reduction"] > 1
     for m in (teacher, student, baseline):
         assert m["heldout_loss"] > 0 and m["parity_max_abs_diff"] <= 1e-4 and Path(m["onnx_path"]).is_file()

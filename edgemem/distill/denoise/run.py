@@ -32,7 +32,7 @@ from edgemem.distill.denoise.trainer import METHODS, DenoiseJob, DenoiseTrainer
 from edgemem.errors import ConfigError
 
 DENOISE_AUTO = "kd"  # --method auto: the teacher's noise and the true noise (RED blocks only for red / red_kd)
-DENOISE_STEM = "patchify"  # [student] stem auto: space-to-depth stem, depth-to-space output (students/denoiser.py)
+DENOISE_STEM = "strided"  # [student] stem auto: ReDistill's strided head (patchify measured worse: docs/distill-families.md)
 
 
 def trains_red(method: str) -> bool:
