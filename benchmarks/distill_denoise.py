@@ -1,6 +1,7 @@
 """ReDistill's DDPM result on the CIFAR-10 subset: a U-Net noise predictor, its x2 pooled student
-distilled from the teacher's noise predictions and RED features, and the same student trained
-alone; held-out denoising loss, sample quality, and the analyzer's peak memory.
+distilled from the teacher's noise predictions (``--method``: auto = kd; red / red_kd add RED
+blocks and features), and the same student trained alone; held-out denoising loss, sample quality,
+and the analyzer's peak memory.
 
     nice -n 19 .venv/bin/python benchmarks/distill_denoise.py [--data ../shared/data/cifar10-subset.npz]
         [--part all|peaks|baseline|run] [--teacher ddpm-unet-small] [--epochs 3] [--teacher-epochs 3]
@@ -15,7 +16,7 @@ scales with the pixel count) from the resolution-independent part (timestep embe
 
 Part 2 (the subset file, its first ``--train-size`` training images): everything through ``edgemem.distill.denoise.run`` (the code
 ``edgemem distill --task denoise`` runs) with ``--baseline``: the teacher trained on the true noise,
-the student (RED + teacher noise + true noise), the baseline student alone; ONNX export, parity under
+the student (``--method``), the baseline student alone (fresh weights); ONNX export, parity under
 ONNX Runtime, the analyzer, the held-out loss on ``x_val`` (2,000 images x 4 draws), ``--samples``
 DDIM samples per model, their grid (OUT/<role>/samples.png) and their Fréchet distance in the
 features of a classifier trained by the run. Resumable: rerun the same command after a kill; finished

@@ -154,3 +154,10 @@ def test_feature_extractor_is_trained_once_and_cached(one_thread, digits, tmp_pa
     again, same = train_extractor(digits, 1, 0, 64, tmp_path, "fp")
     assert same == accuracy and all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     assert features(model, digits.x_test[:7]).shape == (7, 128) and isinstance(model, FeatureExtractor)
+
+
+def test_red_blocks_only_for_methods_with_a_red_term():
+    from edgemem.distill.denoise.run import trains_red
+
+    assert trains_red("red") and trains_red("red_kd")
+    assert not trains_red("auto") and not trains_red("kd") and not trains_red("ce")

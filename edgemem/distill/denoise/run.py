@@ -6,7 +6,8 @@
 3. Student: ``[student] pool_factor`` forces one, else the budget search (the one every family
    goes through: students/search.py) picks the least pooled student that fits ``--budget``,
    on the teacher's architecture before the teacher trains (no pool factor fits: exit 3 at once).
-   Trained with ``--method`` (``auto``: red_kd with RED blocks, else kd; trainer.METHODS).
+   Trained with ``--method`` (``auto``: kd; RED blocks only for red / red_kd; trainer.METHODS),
+   from fresh weights unless ``[student] init = "teacher"``.
 4. ``--baseline``: the same student without RED blocks, trained alone on the true noise.
 5. Every model is exported to ONNX (inputs ``input`` and ``timestep``), checked against PyTorch
    under ONNX Runtime (1e-4), analyzed, and scored: held-out denoising loss, then
