@@ -23,6 +23,8 @@ from edgemem.memory.schedule.optimal.model import model_peak
 from edgemem.memory.schedule.optimal.search import CHECK_EVERY, SearchOutcome, UnitSearch
 from edgemem.memory.schedule.optimal.work import Work
 
+FIRST_ROUND_UNITS = 20_000  # at least, per direction, in the first round of ``minimize_both``
+
 
 def minimize(search: UnitSearch, upper: int, work: Work, enough: int = 0) -> SearchOutcome:
     """An order with a peak below ``upper``, the lowest one, or a proof that there is none.
@@ -45,6 +47,33 @@ def minimize(search: UnitSearch, upper: int, work: Work, enough: int = 0) -> Sea
             best_order, best = order, peak
             continue
         return SearchOutcome(best_order, best, best if finished else min(search.static_bound, best), finished, states)
+
+
+def minimize_both(forward: UnitSearch, backward: UnitSearch | None, upper: int, work: Work,
+                  enough: int = 0) -> SearchOutcome:
+    """``minimize`` forwards and on the mirrored model (``reverse``), whichever settles first.
+
+    The two run in rounds of doubling budgets, backwards first, each starting from the best
+    peak either found so far; the first to finish proves it. Orders found backwards are
+    returned reversed (orders of the forward model). Deterministic: the rounds depend on the
+    budget's units only.
+    """
+    if backward is None:
+        return minimize(forward, upper, work, enough)
+    best_order, best, states = None, upper, 0
+    lower = max(forward.static_bound, backward.static_bound)
+    quota = max(FIRST_ROUND_UNITS, work.left() // 64)
+    while True:
+        for search, mirrored in ((backward, True), (forward, False)):
+            outcome = minimize(search, best, Work(min(quota, work.left()), work.clock, work), enough)
+            states += outcome.states
+            if outcome.order is not None:
+                best_order = tuple(reversed(outcome.order)) if mirrored else outcome.order
+                best = outcome.peak
+            proved = outcome.finished or best <= lower
+            if proved or best <= enough or work.exhausted():
+                return SearchOutcome(best_order, best, best if proved else lower, proved, states)
+        quota *= 2
 
 
 def decide(search: UnitSearch, cap: int, work: Work) -> tuple[tuple[int, ...] | None, int, bool, int]:

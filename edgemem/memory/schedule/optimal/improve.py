@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 from edgemem.memory.schedule.optimal import cpsat, windows
 from edgemem.memory.schedule.optimal.coarsen import coarsen
-from edgemem.memory.schedule.optimal.decision import minimize
+from edgemem.memory.schedule.optimal.decision import minimize_both
 from edgemem.memory.schedule.optimal.downset_bound import downset_bound
 from edgemem.memory.schedule.optimal.model import MemModel, model_peak
+from edgemem.memory.schedule.optimal.reverse import reversed_model
 from edgemem.memory.schedule.optimal.search import UnitSearch
 from edgemem.memory.schedule.optimal.view import OrderView
 from edgemem.memory.schedule.optimal.work import Work
@@ -83,7 +84,7 @@ def _exact_then_fallbacks(view, lo, hi, model: MemModel, nodes, units, goal: int
     if peak <= max(lower, goal):
         method = "beam search meets the proved bound" if peak <= lower else "beam search meets the goal"
         return _done(view, lo, hi, model, nodes, order, peak, min(lower, peak), peak <= lower, 0, method)
-    outcome = minimize(search, peak, work.part(EXACT_SHARE), enough=goal)
+    outcome = minimize_both(search, _backward(model), peak, work.part(EXACT_SHARE), enough=goal)
     if outcome.order is not None:
         order, peak = outcome.order, outcome.peak
     states = outcome.states
@@ -116,6 +117,15 @@ def _exact_then_fallbacks(view, lo, hi, model: MemModel, nodes, units, goal: int
                 order, peak = solved.order, solved.peak
             method += "; CP-SAT " + ("proved optimal" if solved.proved else "stopped at its budget")
     return _done(view, lo, hi, model, nodes, order, peak, min(lower, peak), lower >= peak, states, method)
+
+
+def _backward(model: MemModel) -> UnitSearch | None:
+    """The exact search on the mirrored model (``reverse``), or None where the mirror is not exact."""
+    mirrored = reversed_model(model, range(model.n))
+    if mirrored is None:
+        return None
+    order = range(model.n - 1, -1, -1)
+    return UnitSearch(mirrored, coarsen(mirrored, order), order)
 
 
 def _beams(search: UnitSearch, order: tuple[int, ...], peak: int, goal: int, work: Work):
