@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from edgemem.memory.schedule.optimal.decision import FIRST_ROUND_UNITS, decide
+from edgemem.memory.schedule.optimal.decision import ask_both
 from edgemem.memory.schedule.optimal.search import UnitSearch
 from edgemem.memory.schedule.optimal.work import Work
 
@@ -45,7 +45,7 @@ def certify(searches: Sequence[tuple[UnitSearch, bool]], lower: int, peak: int, 
 
     ``searches``: the exact search of the model and, where there is one, of its mirror (with
     True: its orders are reversed), as in ``decision.minimize_both``. Each question goes to
-    both in turns with doubling budgets; the first answer settles it.
+    both in turns (``decision.ask_both``); the first answer settles it.
     """
     model = searches[0][0].model
     base = model.base_bytes
@@ -58,7 +58,7 @@ def certify(searches: Sequence[tuple[UnitSearch, bool]], lower: int, peak: int, 
         if top < lower:
             break
         cap = _next_cap(lower, top, peak, base, grid, first=questions == 0)
-        found, found_peak, finished, visited = _ask(searches, cap, work.part(QUESTION_SHARE))
+        found, found_peak, finished, visited = ask_both(searches, cap, work.part(QUESTION_SHARE))
         questions += 1
         states += visited
         if found is not None:
@@ -70,20 +70,6 @@ def certify(searches: Sequence[tuple[UnitSearch, bool]], lower: int, peak: int, 
             continue
         settled += 1
     return Certified(order, peak, min(lower, peak), questions, settled, states)
-
-
-def _ask(searches, cap: int, work: Work):
-    """``decide(cap)`` on each search in turn, with doubling budgets, until one settles it."""
-    quota, states = max(FIRST_ROUND_UNITS, work.left() // 64), 0
-    while True:
-        for search, mirrored in searches:
-            found, peak, finished, visited = decide(search, cap, Work(min(quota, work.left()), work.clock, work))
-            states += visited
-            if finished:
-                return (found[::-1] if mirrored and found else found), peak, True, states
-            if work.exhausted():
-                return None, 0, False, states
-        quota *= 2
 
 
 def _next_cap(lower: int, top: int, peak: int, base: int, grid: int, first: bool) -> int:

@@ -38,7 +38,7 @@ LARGE_SEGMENT_SHARE = 0.5  # of its budget, for a segment only windows can work 
 EXACT_MAX_UNITS = 400  # larger segments go to the window search
 CPSAT_MAX_NODES = 400
 BEAM_SHARE = 0.05  # of the segment's budget
-EXACT_SHARE = 0.5  # of what the beams left: the exact search (``decision``), both ways
+EXACT_SHARE = 0.7  # of what the beams left: the exact search (``decision``), both ways
 CERTIFY_SHARE = 0.6  # of what is left then: questions below the best peak for a bound (``certify``)
 SLICE_SHARE = 0.3  # of what is left then: the time-slice bound (``downset_bound``); the fallbacks share the rest
 BEAM_WIDTHS = (16, 64, 256, 1024)
@@ -82,13 +82,12 @@ def _windows_only(view: OrderView, lo: int, hi: int, goal: int, work: Work, what
 
 
 def _exact_then_fallbacks(view, lo, hi, model: MemModel, nodes, units, goal: int, work: Work) -> Improved:
-    search = UnitSearch(model, units)
-    order, peak = _beams(search, tuple(range(model.n)), view.peak(lo, hi), goal, work.part(BEAM_SHARE))
-    lower = search.static_bound
+    search, backward = UnitSearch(model, units), _backward(model)
+    lower = max(search.static_bound, backward.static_bound if backward is not None else 0)
+    order, peak = _beams(search, backward, view.peak(lo, hi), max(lower, goal), work.part(BEAM_SHARE))
     if peak <= max(lower, goal):
         method = "beam search meets the proved bound" if peak <= lower else "beam search meets the goal"
         return _done(view, lo, hi, model, nodes, order, peak, min(lower, peak), peak <= lower, 0, method)
-    backward = _backward(model)
     outcome = minimize_both(search, backward, peak, work.part(EXACT_SHARE), enough=goal)
     if outcome.order is not None:
         order, peak = outcome.order, outcome.peak
@@ -148,16 +147,19 @@ def _backward(model: MemModel) -> UnitSearch | None:
     return UnitSearch(mirrored, coarsen(mirrored, order), order)
 
 
-def _beams(search: UnitSearch, order: tuple[int, ...], peak: int, goal: int, work: Work):
-    """The best of the given order and beams of growing width (while the budget lasts)."""
+def _beams(search: UnitSearch, backward: UnitSearch | None, peak: int, enough: int, work: Work):
+    """The best of the identity order and beams of growing width, on the mirror first (its orders
+    reversed), while the budget allows and the peak is above ``enough``."""
+    order = tuple(range(search.model.n))
     for width in BEAM_WIDTHS:
-        if peak <= max(search.static_bound, goal):
+        for direction in (backward, search) if backward is not None else (search,):
+            if peak <= enough:
+                return order, peak
+            found = direction.beam(width, work.part(0.5) if direction is backward else work)
+            if found is not None and found[1] < peak:
+                order, peak = (found[0][::-1] if direction is backward else found[0]), found[1]
+        if work.exhausted():
             break
-        found = search.beam(width, work)
-        if found is None:
-            break
-        if found[1] < peak:
-            order, peak = found
     return order, peak
 
 
