@@ -64,6 +64,7 @@ def analyze(
     alignment: Annotated[int, typer.Option("--alignment", metavar="BYTES", min=1, help="Arena offset alignment in bytes (1 = no padding).")] = 64,
     precision: PrecisionOpt = None,
     placement: Annotated[Placement, typer.Option("--placement", case_sensitive=False, help="Arena placement: portfolio is the best verified plan of all the others.")] = "portfolio",
+    place_every_order: Annotated[bool, typer.Option("--place-every-order", help="Run --placement on every order; by default an order whose live bound shows it cannot hold the smallest arena is placed by greedy_by_size alone.")] = False,
     inplace_rules: Annotated[Optional[List[str]], typer.Option("--inplace-rules", metavar=params.metavar(InplaceRule, many=True), parser=params.choice_list(InplaceRule, "in-place rule"), help="Opt-in in-place rules a kernel library must support (or all); the report compares the best plan with each.")] = None,
     write_order: Annotated[Optional[Path], typer.Option("--write-order", metavar="FILE.onnx", help="Write the model with its nodes in the best order found to this .onnx file.")] = None,
     ort: Annotated[bool, typer.Option("--ort/--no-ort", help="With --write-order: measure ONNX Runtime's peak on the original and the reordered file.")] = True,
@@ -90,7 +91,7 @@ def analyze(
     options = AnalyzeOptions(
         orders=tuple(o.value for o in params.flatten(order)) or AnalyzeOptions.orders,
         convention=Convention(inplace=inplace, alias_views=alias, alignment_bytes=alignment, precision=precision, inplace_rules=rules),
-        placement=Placement(placement).value, time_limit_s=time_limit, work_limit=work_limit, peak_tensors=top,
+        placement=Placement(placement).value, place_every_order=place_every_order, time_limit_s=time_limit, work_limit=work_limit, peak_tensors=top,
         budget=None if budget is None else Budget(budget, budget_scope or Scope.ACTIVATIONS),
     )
     load_options = LoadOptions(input_shapes=params.bindings(input_shape, "--input-shape"),
