@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 
 import typer
 from typer.core import TyperGroup
 
 from edgemem import __version__
-from edgemem.cli import analyze, bench, distill, verify
 from edgemem.errors import ExitCode
 from edgemem.output import print_error
 
@@ -22,8 +22,28 @@ EXIT_CODES_HELP = (
     "traceback only with EDGEMEM_DEBUG=1); 2 usage error; 3 ran fine but over budget."
 )
 
+COMMANDS = {  # name -> module holding the command function (of the same name) and its HELP
+    "analyze": "edgemem.cli.analyze",
+    "distill": "edgemem.cli.distill",
+    "bench": "edgemem.cli.bench",
+    "verify": "edgemem.cli.verify",
+}
+
+
 class OneLineErrors(TyperGroup):
-    """click's usage errors (a bad flag value, a missing argument) as one line on stderr, exit 2."""
+    """click's usage errors (a bad flag value, a missing argument) as one line on stderr, exit 2.
+
+    Commands are imported when they are looked up, so `edgemem analyze` never imports the
+    modules (and their tables) of distill, bench and verify.
+    """
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(command(cmd_name), cmd_name)
+        return self.commands.get(cmd_name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -68,7 +88,9 @@ def root(
     """edgemem: analyze, distill and bench neural networks for edge devices."""
 
 
-app.command("analyze", help=analyze.HELP)(analyze.analyze)
-app.command("distill", help=distill.HELP)(distill.distill)
-app.command("bench", help=bench.HELP)(bench.bench)
-app.command("verify", help=verify.HELP)(verify.verify)
+def command(name: str):
+    """The click command of one of COMMANDS, built by typer from its module's function."""
+    module = import_module(COMMANDS[name])
+    single = typer.Typer(pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
+    single.command(name, help=module.HELP)(getattr(module, name))
+    return typer.main.get_command(single)
