@@ -16,6 +16,7 @@ import onnx
 from onnx import ModelProto
 
 from edgemem.errors import GraphError, ShapeError
+from edgemem.graph.dtypes import ONNX_TYPES
 from edgemem.graph.load import iter_all_tensors
 from edgemem.graph.types import Node, TensorInfo
 
@@ -86,7 +87,7 @@ def check_element_type(value: onnx.ValueInfoProto, role: str) -> None:
     if elem_type == onnx.TensorProto.UNDEFINED:
         raise ShapeError(f"{role} {value.name!r} has an undefined element type: the model does not say what the tensor holds "
                          "(ONNX Runtime refuses it too)", tensors=(value.name,))
-    if elem_type not in onnx.TensorProto.DataType.values():
+    if elem_type not in ONNX_TYPES:
         raise ShapeError(f"{role} {value.name!r} has element type {elem_type}, which is not an ONNX type", tensors=(value.name,))
 
 
@@ -158,13 +159,14 @@ def check_total_size(tensors: Mapping[str, TensorInfo]) -> None:
 def check_node_shapes(model: ModelProto, nodes: list[Node], tensors: Mapping[str, TensorInfo]) -> None:
     """Conv channels against the weight; views keep the number of elements. Both fail in ONNX Runtime at run time."""
     for proto, node in zip(model.graph.node, nodes):
-        if proto.domain not in DEFAULT_DOMAINS:
+        op_type = proto.op_type
+        if (op_type != "Conv" and op_type not in VIEW_OPS) or proto.domain not in DEFAULT_DOMAINS:
             continue
         shapes = [tensors[name].shape if name in tensors else None for name in proto.input]
         outputs = [tensors[name].shape if name in tensors else None for name in proto.output]
-        if proto.op_type == "Conv" and len(shapes) >= 2:
+        if op_type == "Conv" and len(shapes) >= 2:
             check_conv(node, proto, shapes[0], shapes[1])
-        elif proto.op_type in VIEW_OPS and shapes and outputs:
+        elif op_type in VIEW_OPS and shapes and outputs:
             check_view(node, shapes[0], outputs[0])
 
 
