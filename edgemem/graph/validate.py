@@ -110,23 +110,25 @@ def unsized_input_reason(value: onnx.ValueInfoProto) -> str:
     return f"input {value.name!r}: " + "; ".join(reasons) if reasons else f"input {value.name!r} is not fully sized"
 
 
-def checker_notes(model: ModelProto, path: str) -> list[str]:
-    """The ONNX checker's objection to the file (structure and schemas), as a warning note."""
+def checker_notes(model: ModelProto, path: str, serialized: bytes | None = None) -> list[str]:
+    """The ONNX checker's objection to the file (structure and schemas), as a warning note.
+    ``serialized``, when given, is ``model`` already serialized (the checker reads it instead)."""
     uses_external = any(onnx.external_data_helper.uses_external_data(t) for t in iter_all_tensors(model))
     if uses_external and not path:
         return []
     try:
         # With external data the checker needs the file's path (it resolves the data files against it);
         # that file is small then, as its weights live beside it.
-        onnx.checker.check_model(path if uses_external else model)
+        onnx.checker.check_model(path if uses_external else (model if serialized is None else serialized))
     except Exception as exc:  # ValidationError, and ValueError for protobufs over 2 GiB
         return [f"warning: the ONNX checker rejects the model ({first_line(exc)}); a runtime may refuse it"]
     return []
 
 
-def strict_inference(bound_model: ModelProto) -> tuple[ModelProto | None, list[str]]:
-    """Strict ONNX shape and type inference (what ONNX Runtime runs at load): the inferred model, or
-    None and a warning note that quotes the objection (it names the node)."""
+def strict_inference(bound_model: ModelProto | bytes) -> tuple[ModelProto | None, list[str]]:
+    """Strict ONNX shape and type inference (what ONNX Runtime runs at load) of a model (or its
+    serialized bytes): the inferred model, or None and a warning note that quotes the objection
+    (it names the node)."""
     try:
         inferred = onnx.shape_inference.infer_shapes(bound_model, check_type=True, strict_mode=True, data_prop=True)
     except Exception as exc:
