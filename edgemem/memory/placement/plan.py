@@ -168,6 +168,15 @@ def _gap_among(others: list[int], offsets: list[int], sizes: Sequence[int], size
     return chosen if chosen >= 0 else -(-cursor // align) * align
 
 
+def sequence_by(*keys: Sequence[int]) -> list[int]:
+    """Buffer indices sorted by ``keys`` (integer sequences, the first the most significant), ties
+    by index: what ``sorted(range(n), key=lambda b: (keys[0][b], keys[1][b], ..., b))`` gives,
+    sorted in numpy (a stable lexicographic sort)."""
+    if not keys or not len(keys[0]):
+        return []
+    return np.lexsort([np.asarray(k, dtype=np.int64) for k in reversed(keys)]).tolist()
+
+
 def conflict_counts(lifetimes: Lifetimes) -> list[int]:
     """Per buffer: how many other buffers are live with it at some step (interval overlaps)."""
     first = np.asarray(lifetimes.first_step, dtype=np.int64)
