@@ -68,7 +68,8 @@ def run_model(row, table: dict, log) -> dict:
     teacher, _ = prepare_teacher(ctx)
     spec = StudentSpec(**{"stem": resolve_stem(ctx.config.student.stem), **row.spec})
     summary, parity, method = train_student(ctx, teacher, spec, row.name, row.method, ctx.config.out_dir / row.name)
-    extra = {"parity": parity, "resolved_method": method, "spec_label": spec.label(),
+    used = StudentSpec(**summary.spec) if summary.spec else spec  # the spec trained (auto may drop RED)
+    extra = {"parity": parity, "resolved_method": method, "spec_label": used.label(),
              "resumed_from": summary.training.resumed_from_epoch if summary.training else 0}
     return _summary_record(summary, _history_time(summary.training.history), **extra)
 

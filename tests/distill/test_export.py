@@ -69,6 +69,22 @@ def test_parity_failure_is_reported(tmp_path):
         check_parity(model, path, (1, 1, 8, 8))
 
 
+def test_parity_tolerance_grows_with_the_outputs_scale(tmp_path):
+    """A diverged student (logits ~1e9) differs from its export by float32 rounding alone: allowed;
+    the same relative error is still caught when the difference is real."""
+    model = build_model("resnet-mini")
+    with torch.no_grad():
+        model.fc.weight.mul_(1e9)
+        model.fc.bias.mul_(1e9)
+    path = export_onnx(model, (1, 1, 8, 8), tmp_path / "big.onnx")
+    diff = check_parity(model, path, (1, 1, 8, 8))
+    assert diff > 1e-4  # beyond the absolute tolerance, within the relative one
+    with torch.no_grad():
+        model.fc.bias.add_(1e6)
+    with pytest.raises(ExportError, match="allowed .* the largest output"):
+        check_parity(model, path, (1, 1, 8, 8))
+
+
 def test_unexportable_model_is_one_line(tmp_path):
     class Weird(nn.Module):
         def forward(self, x):
