@@ -37,12 +37,14 @@ class OneLineErrors(TyperGroup):
     modules (and their tables) of distill, bench and verify.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands)
+
     def list_commands(self, ctx) -> list[str]:
         return list(COMMANDS)
 
     def get_command(self, ctx, cmd_name: str):
-        if cmd_name not in self.commands and cmd_name in COMMANDS:
-            self.add_command(command(cmd_name), cmd_name)
         return self.commands.get(cmd_name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
@@ -62,6 +64,47 @@ class OneLineErrors(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+class LazyCommands(dict):
+    """The group's name -> click command table, each of COMMANDS built on first lookup (listing
+    the table builds them all), so code that reads ``group.commands`` sees every command."""
+
+    def __missing__(self, name: str):
+        if name not in COMMANDS:
+            raise KeyError(name)
+        self[name] = command(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self else default
+
+    def __contains__(self, name) -> bool:
+        return name in COMMANDS or dict.__contains__(self, name)
+
+    def _all(self) -> None:
+        for name in COMMANDS:
+            self[name]  # noqa: B018 - builds it
+
+    def __iter__(self):
+        self._all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._all()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._all()
+        return dict.keys(self)
+
+    def values(self):
+        self._all()
+        return dict.values(self)
+
+    def items(self):
+        self._all()
+        return dict.items(self)
 
 
 app = typer.Typer(

@@ -21,7 +21,8 @@ from edgemem.memory.schedule.result import DEFAULT_WORK_LIMIT
 from edgemem.memory.verify import check_plan
 
 ORDER_NAMES = tuple(STRATEGIES)
-CHEAP_PLACEMENT = "greedy_by_size"  # places an order that cannot hold the best arena (see place_orders)
+CHEAP_PLACEMENT = "greedy_by_size"  # places a large order that cannot hold the best arena (see place_orders)
+EVERY_ORDER_MAX_BUFFERS = 2500  # up to this many buffers, the placement asked for runs on every order
 # the analyzer knows activations and weights; the process scope needs a runtime baseline (bench, verify)
 ANALYZER_SCOPES = (Scope.ACTIVATIONS, Scope.WEIGHTS, Scope.MODEL)
 
@@ -117,10 +118,10 @@ def place_orders(problem: Problem, results: list[ScheduleResult], options: Analy
 
     Orders are placed from the lowest padded live bound up. The placement asked for runs on every
     order that could still hold the best arena; an order whose bound already exceeds a placed
-    arena (or equals it at a higher peak or later in the table) cannot, and under the portfolio
-    it is placed by ``CHEAP_PLACEMENT`` alone (its report names that planner), unless
-    ``options.place_every_order``. The best order, and so every figure of the best plan, is the
-    same either way: a placement is never below its order's bound.
+    arena (or equals it at a higher peak or later in the table) cannot, and when it has more than
+    ``EVERY_ORDER_MAX_BUFFERS`` buffers the portfolio leaves it to ``CHEAP_PLACEMENT`` alone (its
+    report names that planner), unless ``options.place_every_order``. The best order, and so every
+    figure of the best plan, is the same either way: a placement is never below its order's bound.
     """
     align = options.convention.alignment_bytes
     rank: dict[tuple[int, ...], tuple[int, int]] = {}  # order -> (peak, table index of its first strategy)
@@ -132,7 +133,8 @@ def place_orders(problem: Problem, results: list[ScheduleResult], options: Analy
     for order in sorted(rank, key=lambda o: (shaped[o][1], *rank[o])):
         lifetimes, arena_bound = shaped[order]
         hopeless = best is not None and (arena_bound, *rank[order]) > best
-        cheap = hopeless and options.placement == "portfolio" and not options.place_every_order
+        cheap = hopeless and options.placement == "portfolio" and not options.place_every_order \
+            and len(lifetimes) > EVERY_ORDER_MAX_BUFFERS
         plan, check = place_checked(lifetimes, CHEAP_PLACEMENT if cheap else options.placement, align)
         plans[order] = (lifetimes, plan, check, arena_bound)
         if not cheap and (best is None or (plan.arena_bytes, *rank[order]) < best):

@@ -214,9 +214,11 @@ def test_profile_sets_budget_and_precision(branchy_path):
     assert unknown.exit_code == 1 and "known profiles" in unknown.stderr
 
 
-def test_place_every_order_runs_the_portfolio_on_the_stored_order_too(tmp_path):
+def test_place_every_order_runs_the_portfolio_on_the_stored_order_too(tmp_path, monkeypatch):
+    from edgemem.memory import analyze as analyze_module
     from tests.fixtures.scale_graphs import random_dag
 
+    monkeypatch.setattr(analyze_module, "EVERY_ORDER_MAX_BUFFERS", 0)  # the rule on a small graph
     path = tmp_path / "dag.onnx"
     onnx.save(random_dag(60, seed=1), str(path))
     quick, every = (json.loads(invoke(path, "--json", "--order", "stored,greedy", *flag).stdout)
