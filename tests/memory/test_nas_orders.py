@@ -89,7 +89,7 @@ def test_3000_node_nas_graph_full_analysis_on_the_work_budget(tmp_path):
 
 
 def test_unproved_result_prints_bound_and_gap(tmp_path):
-    path = saved(tmp_path, "randwire", randwire(32, seed=1, channels=8, size=8))
+    path = saved(tmp_path, "randwire", randwire(128, seed=1, channels=8, size=8))
     args = ["analyze", str(path), "--order", "stored,optimal", "--work-limit", "2000"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -7,6 +7,8 @@
   model          the memory model the searches work on (nodes, precedence, buffers as bit masks)
   coarsen        chains merged into units without losing optimality
   decision       the exact search: is there an order under a cap? asked until the answer is no
+  reverse        the model run backwards (same peaks): the exact search is often far cheaper there
+  certify        questions below the best peak: a certified gap where the proof runs out of budget
   search         the unit search's state (profiles, forced moves), a best-first search and a beam
   cut_bound      the must-live bound of single nodes
   downset_bound  the time-slice bound: the frontier every order crosses after k steps (CP-SAT)

@@ -7,9 +7,10 @@
    whose peak is above the best proved bound and above the peak other segments already reached
    can change the answer.
 3. Each such segment, highest first, with an equal share of the work budget left: coarsen
-   chains into units (``coarsen``), beam search, best-first dynamic programming over executed
-   sets with branch and bound (``search``), then the fallbacks (``improve``). Segments with
-   the same model (repeated blocks) are solved once.
+   chains into units (``coarsen``), beam search, the exact search as yes/no questions on the
+   segment and on its mirror (``decision``, ``reverse``), then questions below the best peak
+   for a certified gap (``certify``) and the fallbacks (``improve``). Segments with the same
+   model (repeated blocks) are solved once.
 
 The budget is counted in work units (``work``), so the answer is the same on any machine; the
 time limit is only a guard, and the method says when it stopped the search. The result is
