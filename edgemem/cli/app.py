@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 
 import typer
 from typer.core import TyperGroup
 
 from edgemem import __version__
-from edgemem.cli import analyze, bench, distill, verify
 from edgemem.errors import ExitCode
 from edgemem.output import print_error
 
@@ -22,8 +22,30 @@ EXIT_CODES_HELP = (
     "traceback only with EDGEMEM_DEBUG=1); 2 usage error; 3 ran fine but over budget."
 )
 
+COMMANDS = {  # name -> module holding the command function (of the same name) and its HELP
+    "analyze": "edgemem.cli.analyze",
+    "distill": "edgemem.cli.distill",
+    "bench": "edgemem.cli.bench",
+    "verify": "edgemem.cli.verify",
+}
+
+
 class OneLineErrors(TyperGroup):
-    """click's usage errors (a bad flag value, a missing argument) as one line on stderr, exit 2."""
+    """click's usage errors (a bad flag value, a missing argument) as one line on stderr, exit 2.
+
+    Commands are imported when they are looked up, so `edgemem analyze` never imports the
+    modules (and their tables) of distill, bench and verify.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands)
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, cmd_name: str):
+        return self.commands.get(cmd_name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -42,6 +64,47 @@ class OneLineErrors(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+class LazyCommands(dict):
+    """The group's name -> click command table, each of COMMANDS built on first lookup (listing
+    the table builds them all), so code that reads ``group.commands`` sees every command."""
+
+    def __missing__(self, name: str):
+        if name not in COMMANDS:
+            raise KeyError(name)
+        self[name] = command(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self else default
+
+    def __contains__(self, name) -> bool:
+        return name in COMMANDS or dict.__contains__(self, name)
+
+    def _all(self) -> None:
+        for name in COMMANDS:
+            self[name]  # noqa: B018 - builds it
+
+    def __iter__(self):
+        self._all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._all()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._all()
+        return dict.keys(self)
+
+    def values(self):
+        self._all()
+        return dict.values(self)
+
+    def items(self):
+        self._all()
+        return dict.items(self)
 
 
 app = typer.Typer(
@@ -68,7 +131,9 @@ def root(
     """edgemem: analyze, distill and bench neural networks for edge devices."""
 
 
-app.command("analyze", help=analyze.HELP)(analyze.analyze)
-app.command("distill", help=distill.HELP)(distill.distill)
-app.command("bench", help=bench.HELP)(bench.bench)
-app.command("verify", help=verify.HELP)(verify.verify)
+def command(name: str):
+    """The click command of one of COMMANDS, built by typer from its module's function."""
+    module = import_module(COMMANDS[name])
+    single = typer.Typer(pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
+    single.command(name, help=module.HELP)(getattr(module, name))
+    return typer.main.get_command(single)

@@ -1,25 +1,34 @@
 """Every choice a flag offers, as an Enum built from the library's own table (so --help lists the
-choices, a bad value is click's usage error, exit 2, and matching is case-insensitive)."""
+choices, a bad value is click's usage error, exit 2, and matching is case-insensitive).
+
+Each Enum is built on first use from its table (module attribute ``__getattr__``), so a command
+imports only the tables its own flags need: ``edgemem analyze`` never imports distill or bench.
+"""
 
 from __future__ import annotations
 
 from enum import Enum
+from importlib import import_module
 
-from edgemem.bench.backends import BACKENDS
-from edgemem.bench.backends.onnxruntime import PROVIDERS
-from edgemem.bench.backends.tensorrt import MODES
 from edgemem.budget import Precision, Scope
-from edgemem.distill.blockwise.options import GRANULARITIES
-from edgemem.distill.config import TASKS
-from edgemem.distill.data import DATASETS
-from edgemem.distill.trainers import method_names
-from edgemem.memory.convention import INPLACE_RULES
-from edgemem.memory.placement import ALGORITHMS
-from edgemem.memory.runtime.ort_order import EXECUTION_ORDERS
-from edgemem.memory.schedule import STRATEGIES
 
 __all__ = ["Precision", "Scope", "Order", "Placement", "InplaceRule", "Method", "Dataset", "Blocks", "Task", "Backend",
            "TrtMode", "OrtProvider", "ExecutionOrder"]
+
+TABLES = {  # Enum name -> (module, attribute holding the values, extra values)
+    "Order": ("edgemem.memory.schedule", "STRATEGIES", ()),
+    "Placement": ("edgemem.memory.placement", "ALGORITHMS", ()),
+    "InplaceRule": ("edgemem.memory.convention", "INPLACE_RULES", ("all",)),
+    "Method": ("edgemem.distill.trainers", "method_names", ()),
+    "Dataset": ("edgemem.distill.data", "DATASETS", ()),
+    "Blocks": ("edgemem.distill.blockwise.options", "GRANULARITIES", ()),
+    "Task": ("edgemem.distill.config", "TASKS", ()),
+    "Backend": ("edgemem.bench.backends", "BACKENDS", ()),
+    "TrtMode": ("edgemem.bench.backends.tensorrt", "MODES", ()),
+    "OrtProvider": ("edgemem.bench.backends.onnxruntime", "PROVIDERS", ()),
+    "ExecutionOrder": ("edgemem.memory.runtime.ort_order", "EXECUTION_ORDERS", ()),
+}
+_built: dict[str, type[Enum]] = {}
 
 
 def choices(name: str, values) -> type[Enum]:
@@ -27,14 +36,11 @@ def choices(name: str, values) -> type[Enum]:
     return Enum(name, [(str(v).upper().replace("-", "_"), str(v)) for v in values], type=str)
 
 
-Order = choices("Order", STRATEGIES)
-Placement = choices("Placement", ALGORITHMS)
-InplaceRule = choices("InplaceRule", (*INPLACE_RULES, "all"))
-Method = choices("Method", method_names())
-Dataset = choices("Dataset", DATASETS)
-Blocks = choices("Blocks", GRANULARITIES)
-Task = choices("Task", TASKS)
-Backend = choices("Backend", BACKENDS)
-TrtMode = choices("TrtMode", MODES)
-OrtProvider = choices("OrtProvider", PROVIDERS)
-ExecutionOrder = choices("ExecutionOrder", EXECUTION_ORDERS)
+def __getattr__(name: str) -> type[Enum]:
+    if name not in TABLES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _built:
+        module, attribute, extra = TABLES[name]
+        values = getattr(import_module(module), attribute)
+        _built[name] = choices(name, (*(values() if callable(values) else values), *extra))
+    return _built[name]

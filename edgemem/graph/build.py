@@ -40,8 +40,9 @@ def graph_from_model(model: ModelProto, options: LoadOptions, model_dir: Path, n
     if constants:
         notes.append(f"{constants} Constant node(s) are counted as weights, not as steps")
     bound_model, _ = shapes.bind_inputs(model, set(weights), options)
-    inferred, inference_notes = validate.strict_inference(bound_model)
-    notes += validate.checker_notes(model, path) + inference_notes
+    serialized = _serialized(model) if bound_model is model else None  # once, for both checks below
+    inferred, inference_notes = validate.strict_inference(serialized if serialized is not None else bound_model)
+    notes += validate.checker_notes(model, path, serialized) + inference_notes
     sized = size_values(model, bound_model, inferred, model_dir, weights, graph_inputs, ordered, options)
     tensors: dict[str, TensorInfo] = {}
     for wname, (elem_type, shape) in weights.items():
@@ -65,6 +66,14 @@ def graph_from_model(model: ModelProto, options: LoadOptions, model_dir: Path, n
         outputs=tuple(graph_outputs),
         notes=tuple(notes),
     )
+
+
+def _serialized(model: ModelProto) -> bytes | None:
+    """The model's bytes, or None when protobuf cannot write them (each check then reports why)."""
+    try:
+        return model.SerializeToString()
+    except Exception:
+        return None
 
 
 def _info(name, elem_type, shape, kind, source, producer, options) -> TensorInfo:

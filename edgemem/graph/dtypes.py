@@ -35,11 +35,13 @@ for _name, _bits in _LATER.items():
         BITS_BY_DTYPE[getattr(TensorProto, _name)] = _bits
 
 
+ONNX_TYPES = frozenset(TensorProto.DataType.values())  # every element type this onnx defines
+_NAMES = {number: TensorProto.DataType.Name(number) for number in ONNX_TYPES}
+
+
 def dtype_name(elem_type: int) -> str:
-    try:
-        return TensorProto.DataType.Name(elem_type)
-    except ValueError:
-        return f"UNKNOWN({elem_type})"
+    name = _NAMES.get(elem_type)
+    return name if name is not None else f"UNKNOWN({elem_type})"
 
 
 def size_bytes_of(elem_type: int, shape: tuple[int, ...], tensor: str, string_element_bytes: int = 32) -> int:

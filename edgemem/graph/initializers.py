@@ -13,7 +13,7 @@ from onnx import ModelProto, TensorProto
 from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 
 from edgemem.errors import GraphError
-from edgemem.graph.dtypes import BITS_BY_DTYPE, dtype_name
+from edgemem.graph.dtypes import BITS_BY_DTYPE, ONNX_TYPES, dtype_name
 
 T = TensorProto
 # Typed value field of each element type, and how many entries one element takes there.
@@ -32,7 +32,7 @@ def check_initializers(model: ModelProto) -> None:
 
 def check_tensor(tensor: TensorProto) -> None:
     where = f"initializer {tensor.name!r}"
-    if tensor.data_type == T.UNDEFINED or tensor.data_type not in T.DataType.values():
+    if tensor.data_type == T.UNDEFINED or tensor.data_type not in ONNX_TYPES:
         raise GraphError(f"{where} has element type {dtype_name(tensor.data_type)}, which ONNX Runtime cannot load")
     if any(d < 0 for d in tensor.dims):
         raise GraphError(f"{where} declares dims {list(tensor.dims)}: dimensions of a stored tensor are >= 0")

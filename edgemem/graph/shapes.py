@@ -66,7 +66,11 @@ def _collect(values: Iterable[ValueInfoProto]) -> dict[str, tuple[int, tuple[int
 
 
 def bind_inputs(model: ModelProto, weights: set[str], options: LoadOptions) -> tuple[ModelProto, set[str]]:
-    """Copy of ``model`` whose graph inputs have the user's shapes and dims; returns the names bound."""
+    """Copy of ``model`` whose graph inputs have the user's shapes and dims; returns the names bound.
+
+    With nothing to bind, ``model`` itself (no step downstream changes it in place)."""
+    if not options.input_shapes and not options.dims:
+        return model, set()
     for name, dims in options.input_shapes.items():
         if any(d < 1 for d in dims):
             raise UsageError(f"--input-shape {name}={'x'.join(map(str, dims))}: every dimension must be at least 1")

@@ -51,16 +51,17 @@ def nodes_from_graph(graph: GraphProto) -> list[Node]:
             name = f"{name}#{index}"
         used.add(name)
         inputs = [i for i in proto.input if i]
-        subs = subgraphs_of(proto)
+        subs = subgraphs_of(proto) if proto.attribute else ()
         for sub in subs:
             inputs.extend(outer_names_read(sub))
+        outputs = tuple(proto.output)
         nodes.append(
             Node(
                 name=name,
                 op_type=proto.op_type,
                 domain=proto.domain or "",
-                inputs=tuple(dict.fromkeys(inputs)),
-                outputs=tuple(o for o in proto.output if o),
+                inputs=tuple(dict.fromkeys(inputs)) if len(inputs) > 1 else tuple(inputs),
+                outputs=outputs if all(outputs) else tuple(o for o in outputs if o),
                 has_subgraph=bool(subs),
             )
         )

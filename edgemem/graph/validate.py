@@ -16,6 +16,7 @@ import onnx
 from onnx import ModelProto
 
 from edgemem.errors import GraphError, ShapeError
+from edgemem.graph.dtypes import ONNX_TYPES
 from edgemem.graph.load import iter_all_tensors
 from edgemem.graph.types import Node, TensorInfo
 
@@ -86,7 +87,7 @@ def check_element_type(value: onnx.ValueInfoProto, role: str) -> None:
     if elem_type == onnx.TensorProto.UNDEFINED:
         raise ShapeError(f"{role} {value.name!r} has an undefined element type: the model does not say what the tensor holds "
                          "(ONNX Runtime refuses it too)", tensors=(value.name,))
-    if elem_type not in onnx.TensorProto.DataType.values():
+    if elem_type not in ONNX_TYPES:
         raise ShapeError(f"{role} {value.name!r} has element type {elem_type}, which is not an ONNX type", tensors=(value.name,))
 
 
@@ -109,23 +110,25 @@ def unsized_input_reason(value: onnx.ValueInfoProto) -> str:
     return f"input {value.name!r}: " + "; ".join(reasons) if reasons else f"input {value.name!r} is not fully sized"
 
 
-def checker_notes(model: ModelProto, path: str) -> list[str]:
-    """The ONNX checker's objection to the file (structure and schemas), as a warning note."""
+def checker_notes(model: ModelProto, path: str, serialized: bytes | None = None) -> list[str]:
+    """The ONNX checker's objection to the file (structure and schemas), as a warning note.
+    ``serialized``, when given, is ``model`` already serialized (the checker reads it instead)."""
     uses_external = any(onnx.external_data_helper.uses_external_data(t) for t in iter_all_tensors(model))
     if uses_external and not path:
         return []
     try:
         # With external data the checker needs the file's path (it resolves the data files against it);
         # that file is small then, as its weights live beside it.
-        onnx.checker.check_model(path if uses_external else model)
+        onnx.checker.check_model(path if uses_external else (model if serialized is None else serialized))
     except Exception as exc:  # ValidationError, and ValueError for protobufs over 2 GiB
         return [f"warning: the ONNX checker rejects the model ({first_line(exc)}); a runtime may refuse it"]
     return []
 
 
-def strict_inference(bound_model: ModelProto) -> tuple[ModelProto | None, list[str]]:
-    """Strict ONNX shape and type inference (what ONNX Runtime runs at load): the inferred model, or
-    None and a warning note that quotes the objection (it names the node)."""
+def strict_inference(bound_model: ModelProto | bytes) -> tuple[ModelProto | None, list[str]]:
+    """Strict ONNX shape and type inference (what ONNX Runtime runs at load) of a model (or its
+    serialized bytes): the inferred model, or None and a warning note that quotes the objection
+    (it names the node)."""
     try:
         inferred = onnx.shape_inference.infer_shapes(bound_model, check_type=True, strict_mode=True, data_prop=True)
     except Exception as exc:
@@ -158,13 +161,14 @@ def check_total_size(tensors: Mapping[str, TensorInfo]) -> None:
 def check_node_shapes(model: ModelProto, nodes: list[Node], tensors: Mapping[str, TensorInfo]) -> None:
     """Conv channels against the weight; views keep the number of elements. Both fail in ONNX Runtime at run time."""
     for proto, node in zip(model.graph.node, nodes):
-        if proto.domain not in DEFAULT_DOMAINS:
+        op_type = proto.op_type
+        if (op_type != "Conv" and op_type not in VIEW_OPS) or proto.domain not in DEFAULT_DOMAINS:
             continue
         shapes = [tensors[name].shape if name in tensors else None for name in proto.input]
         outputs = [tensors[name].shape if name in tensors else None for name in proto.output]
-        if proto.op_type == "Conv" and len(shapes) >= 2:
+        if op_type == "Conv" and len(shapes) >= 2:
             check_conv(node, proto, shapes[0], shapes[1])
-        elif proto.op_type in VIEW_OPS and shapes and outputs:
+        elif op_type in VIEW_OPS and shapes and outputs:
             check_view(node, shapes[0], outputs[0])
 
 

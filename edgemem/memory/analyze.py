@@ -21,6 +21,8 @@ from edgemem.memory.schedule.result import DEFAULT_WORK_LIMIT
 from edgemem.memory.verify import check_plan
 
 ORDER_NAMES = tuple(STRATEGIES)
+CHEAP_PLACEMENT = "greedy_by_size"  # places a large order that cannot hold the best arena (see place_orders)
+EVERY_ORDER_MAX_BUFFERS = 2500  # up to this many buffers, the placement asked for runs on every order
 # the analyzer knows activations and weights; the process scope needs a runtime baseline (bench, verify)
 ANALYZER_SCOPES = (Scope.ACTIVATIONS, Scope.WEIGHTS, Scope.MODEL)
 
@@ -34,6 +36,7 @@ class AnalyzeOptions:
     work_limit: int = DEFAULT_WORK_LIMIT  # work units of the optimal search (same answer on any machine)
     budget: Budget | None = None  # checked against the best plan (edgemem.budget.check_budget)
     peak_tensors: int = 5
+    place_every_order: bool = False  # run the placement asked for on every order, not only the possible best
 
     def __post_init__(self) -> None:
         unknown = [o for o in self.orders if o not in STRATEGIES]
@@ -53,7 +56,7 @@ def analyze(graph: Graph, options: AnalyzeOptions = AnalyzeOptions()) -> MemoryR
     problem = problem_from_graph(graph, options.convention)
     order_bound = bounds.order_lower_bound(problem)
     results = run_orders(problem, options, order_bound)
-    plans: dict[tuple[int, ...], tuple] = {}  # orders found by several strategies are placed once
+    plans = place_orders(problem, results, options)
     orders = tuple(order_report(problem, graph, r, options, plans) for r in results)
     best = min(orders, key=lambda o: (o.arena_bytes, o.peak_bytes, ORDER_NAMES.index(o.name)))
     return MemoryReport(
@@ -110,22 +113,52 @@ def run_orders(problem: Problem, options: AnalyzeOptions, order_bound: int) -> l
     return [replace(r, proved_optimal=r.peak_bytes <= bound, lower_bound_bytes=min(bound, r.peak_bytes)) for r in results]
 
 
-def place_order(problem: Problem, order: tuple[int, ...], options: AnalyzeOptions):
-    """Lifetimes, the verified arena plan and the padded live bound of one order."""
-    lifetimes = lifetimes_from_order(problem, order)
+def place_orders(problem: Problem, results: list[ScheduleResult], options: AnalyzeOptions) -> dict[tuple[int, ...], tuple]:
+    """Order -> (lifetimes, verified plan, check, padded live bound), each distinct order placed once.
+
+    Orders are placed from the lowest padded live bound up. The placement asked for runs on every
+    order that could still hold the best arena; an order whose bound already exceeds a placed
+    arena (or equals it at a higher peak or later in the table) cannot, and when it has more than
+    ``EVERY_ORDER_MAX_BUFFERS`` buffers the portfolio leaves it to ``CHEAP_PLACEMENT`` alone (its
+    report names that planner), unless ``options.place_every_order``. The best order, and so every
+    figure of the best plan, is the same either way: a placement is never below its order's bound.
+    """
     align = options.convention.alignment_bytes
-    padded = lifetimes_from_order(problem, order, aligned_sizes(lifetimes, align))
-    arena_bound = int(live_profile(padded).max()) if order else 0
-    plan = ALGORITHMS[options.placement](lifetimes, align)
+    rank: dict[tuple[int, ...], tuple[int, int]] = {}  # order -> (peak, table index of its first strategy)
+    for r in results:
+        rank.setdefault(r.order, (r.peak_bytes, ORDER_NAMES.index(r.name)))
+    shaped = {order: order_lifetimes(problem, order, align) for order in rank}
+    plans: dict[tuple[int, ...], tuple] = {}
+    best: tuple[int, int, int] | None = None  # (arena, peak, index) of the best fully placed order
+    for order in sorted(rank, key=lambda o: (shaped[o][1], *rank[o])):
+        lifetimes, arena_bound = shaped[order]
+        hopeless = best is not None and (arena_bound, *rank[order]) > best
+        cheap = hopeless and options.placement == "portfolio" and not options.place_every_order \
+            and len(lifetimes) > EVERY_ORDER_MAX_BUFFERS
+        plan, check = place_checked(lifetimes, CHEAP_PLACEMENT if cheap else options.placement, align)
+        plans[order] = (lifetimes, plan, check, arena_bound)
+        if not cheap and (best is None or (plan.arena_bytes, *rank[order]) < best):
+            best = (plan.arena_bytes, *rank[order])
+    return plans
+
+
+def order_lifetimes(problem: Problem, order: tuple[int, ...], align: int) -> tuple:
+    """Lifetimes of one order and their padded live-set peak (no placement can be smaller)."""
+    lifetimes = lifetimes_from_order(problem, order)
+    padded = replace(lifetimes, sizes_bytes=tuple(aligned_sizes(lifetimes, align)))
+    return lifetimes, int(live_profile(padded).max()) if order else 0
+
+
+def place_checked(lifetimes, algorithm: str, align: int):
+    """The plan of ``algorithm`` and its verification; a plan that fails is an internal error."""
+    plan = ALGORITHMS[algorithm](lifetimes, align)
     check = check_plan(lifetimes, plan, align)
     if not check.ok:
-        raise RuntimeError(f"internal error: the {options.placement} plan failed verification: {check.problems[0]}")
-    return lifetimes, plan, check, arena_bound
+        raise RuntimeError(f"internal error: the {algorithm} plan failed verification: {check.problems[0]}")
+    return plan, check
 
 
 def order_report(problem: Problem, graph: Graph, result: ScheduleResult, options: AnalyzeOptions, plans: dict) -> OrderReport:
-    if result.order not in plans:
-        plans[result.order] = place_order(problem, result.order, options)
     lifetimes, plan, check, arena_bound = plans[result.order]
     profile = live_profile(lifetimes)
     peak_step = int(profile.argmax()) if len(profile) else 0

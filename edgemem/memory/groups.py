@@ -18,23 +18,21 @@ from typing import Iterable, Mapping
 
 class TensorGroups:
     def __init__(self, names: Iterable[str], readers: Mapping[str, list[int]], graph_io: set[str]) -> None:
-        self.parent: dict[str, str] = {}
-        self.io: dict[str, bool] = {}  # root -> the group holds a graph input or output
-        self.joined: dict[str, set[int]] = {}  # root -> nodes whose output joined the group
-        self.readers: dict[str, set[int]] = {}  # root -> nodes reading the group, joined ones excluded
-        for name in names:
-            self.parent[name] = name
-            self.io[name] = name in graph_io
-            self.joined[name] = set()
-            self.readers[name] = set(readers.get(name, ()))
+        self.parent: dict[str, str] = {name: name for name in names}
+        self.io: set[str] = {name for name in graph_io if name in self.parent}  # roots of groups holding graph I/O
+        self.joined: dict[str, set[int]] = {}  # root -> nodes whose output joined the group (absent: none)
+        # root -> nodes reading the group, joined ones excluded: the reader list itself (distinct
+        # nodes) until the group first merges, a set from then on
+        self.readers: dict[str, list[int] | set[int]] = {name: readers.get(name, NO_READERS) for name in self.parent}
 
     def __contains__(self, name: str) -> bool:
         return name in self.parent
 
     def remove(self, name: str) -> None:
         """Drop a tensor that is not an activation after all (a view of a weight); it must be alone."""
-        for table in (self.parent, self.io, self.joined, self.readers):
+        for table in (self.parent, self.joined, self.readers):
             table.pop(name, None)
+        self.io.discard(name)
 
     def find(self, name: str) -> str:
         parent = self.parent
@@ -48,14 +46,16 @@ class TensorGroups:
     def only_reader(self, root: str, node: int) -> bool:
         """The group holds no graph input or output and ``node`` is the only node reading it."""
         readers = self.readers[root]
-        return not self.io[root] and len(readers) == 1 and node in readers
+        return len(readers) == 1 and root not in self.io and node in readers
 
     def join(self, child: str, root: str, node: int) -> None:
         """Merge the group rooted at ``child`` into the group rooted at ``root``, through ``node``."""
         self.parent[child] = root
-        self.io[root] = self.io[root] or self.io.pop(child)
-        joined_a, joined_b = self.joined[root], self.joined.pop(child)
-        readers_a, readers_b = self.readers[root], self.readers.pop(child)
+        if child in self.io:
+            self.io.discard(child)
+            self.io.add(root)
+        joined_a, joined_b = self.joined.pop(root, set()), self.joined.pop(child, set())
+        readers_a, readers_b = _as_set(self.readers[root]), _as_set(self.readers.pop(child))
         _discard(readers_a, joined_b)
         _discard(readers_b, joined_a)
         readers_a.discard(node)
@@ -68,9 +68,18 @@ class TensorGroups:
     def members(self) -> dict[str, list[str]]:
         """Root -> its tensors, in the order the tensors were given."""
         groups: dict[str, list[str]] = {}
-        for name in self.parent:
-            groups.setdefault(self.find(name), []).append(name)
+        find = self.find
+        for name, parent in self.parent.items():
+            groups.setdefault(name if parent == name else find(name), []).append(name)
         return groups
+
+
+NO_READERS: tuple[int, ...] = ()
+
+
+def _as_set(readers: list[int] | set[int]) -> set[int]:
+    """A group's readers as a set of its own (a first merge copies the given reader list, once)."""
+    return readers if type(readers) is set else set(readers)
 
 
 def _discard(items: set[int], gone: set[int]) -> None:

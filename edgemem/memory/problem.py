@@ -68,25 +68,18 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
             rules.apply(rule)
 
     buffers, buffer_of = _buffers(graph, groups.members(), rules, convention.precision)
-    creates: list[list[int]] = [[] for _ in nodes]
+    creates: list[tuple[int, ...]] = [()] * len(nodes)
     for b, buf in enumerate(buffers):
         if buf.creator >= 0:
-            creates[buf.creator].append(b)
-    producer_index = {o: i for i, n in enumerate(nodes) for o in n.outputs}
-    touches, preds = [], []
-    for i, node in enumerate(nodes):
-        used = dict.fromkeys(buffer_of[t] for t in (*node.inputs, *node.outputs) if t in buffer_of)
-        used.update(dict.fromkeys(b for b in creates[i] if not buffers[b].tensors))  # scratch
-        touches.append(tuple(used))
-        before = {producer_index[t] for t in node.inputs if t in producer_index} | rules.extra_preds.get(i, set())
-        preds.append(tuple(sorted(before)))
+            creates[buf.creator] += (b,)
+    touches, preds = _uses(graph, buffers, buffer_of, creates, rules.extra_preds)
     return Problem(
         node_names=tuple(n.name for n in nodes),
         op_types=tuple(n.op_type for n in nodes),
         buffers=tuple(buffers),
-        creates=tuple(tuple(c) for c in creates),
-        touches=tuple(touches),
-        preds=tuple(preds),
+        creates=tuple(creates),
+        touches=touches,
+        preds=preds,
         buffer_of=buffer_of,
         aliased_tensors=aliased,
         inplace_tensors=inplace,
@@ -94,23 +87,42 @@ def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
     )
 
 
+def _uses(graph: Graph, buffers: list[Buffer], buffer_of: dict[str, int], creates, extra_preds: dict[int, set[int]]):
+    """Per node: the buffers it touches (reads, writes, scratch) and the nodes it depends on."""
+    producer_index = {o: i for i, n in enumerate(graph.nodes) for o in n.outputs}
+    scratch = {buf.creator for buf in buffers if not buf.tensors}
+    touches, preds = [], []
+    for i, node in enumerate(graph.nodes):
+        used = dict.fromkeys([buffer_of[t] for t in node.inputs if t in buffer_of])
+        used.update(dict.fromkeys([buffer_of[t] for t in node.outputs if t in buffer_of]))
+        if i in scratch:
+            used.update(dict.fromkeys(b for b in creates[i] if not buffers[b].tensors))
+        touches.append(tuple(used))
+        before = {producer_index[t] for t in node.inputs if t in producer_index}
+        if i in extra_preds:
+            before |= extra_preds[i]
+        preds.append(tuple(sorted(before)) if len(before) > 1 else tuple(before))
+    return tuple(touches), tuple(preds)
+
+
 def _buffers(graph: Graph, members: dict[str, list[str]], rules: OptInRules, precision: str | None):
     """One buffer per group (graph inputs first, then in node order) and the opt-in rules' scratch
     buffers; and tensor name -> buffer index."""
-    inputs, outputs = set(graph.inputs), set(graph.outputs)
-    index_of = {n.name: i for i, n in enumerate(graph.nodes)}
+    inputs, outputs, tensors = set(graph.inputs), set(graph.outputs), graph.tensors
     buffers: list[Buffer] = []
     buffer_of: dict[str, int] = {}
-    ordered_roots = [t for t in graph.inputs if t in members] + [
-        o for n in graph.nodes for o in n.outputs if o in members and o not in inputs
+    ordered_roots = [(t, -1) for t in graph.inputs if t in members] + [
+        (o, i) for i, n in enumerate(graph.nodes) for o in n.outputs if o in members and o not in inputs
     ]
-    for root in ordered_roots:
+    for root, producer in ordered_roots:
         group = members[root]
-        creator = -1 if root in inputs else rules.creator.get(root, index_of[graph.tensors[root].producer])
+        creator = producer if producer < 0 or root not in rules.creator else rules.creator[root]
+        index = len(buffers)
         for t in group:
-            buffer_of[t] = len(buffers)
-        buffers.append(Buffer(name=root, size_bytes=accounted_size(graph.tensors[root], precision), tensors=tuple(group),
-                              creator=creator, is_input=root in inputs, is_output=any(t in outputs for t in group)))
+            buffer_of[t] = index
+        is_output = root in outputs if len(group) == 1 else any(t in outputs for t in group)
+        buffers.append(Buffer(name=root, size_bytes=accounted_size(tensors[root], precision), tensors=tuple(group),
+                              creator=creator, is_input=producer < 0, is_output=is_output))
     for node_index, name, size in rules.scratch:
         buffers.append(Buffer(name=name, size_bytes=size, tensors=(), creator=node_index, is_input=False, is_output=False))
     return buffers, buffer_of

@@ -212,3 +212,19 @@ def test_profile_sets_budget_and_precision(branchy_path):
     assert explicit["budget"]["budget_bytes"] == 1_000_000 and explicit["convention"]["precision"] == "fp32"
     unknown = invoke(branchy_path, "--profile", "no-such-board")
     assert unknown.exit_code == 1 and "known profiles" in unknown.stderr
+
+
+def test_place_every_order_runs_the_portfolio_on_the_stored_order_too(tmp_path, monkeypatch):
+    from edgemem.memory import analyze as analyze_module
+    from tests.fixtures.scale_graphs import random_dag
+
+    monkeypatch.setattr(analyze_module, "EVERY_ORDER_MAX_BUFFERS", 0)  # the rule on a small graph
+    path = tmp_path / "dag.onnx"
+    onnx.save(random_dag(60, seed=1), str(path))
+    quick, every = (json.loads(invoke(path, "--json", "--order", "stored,greedy", *flag).stdout)
+                    for flag in ((), ("--place-every-order",)))
+    stored = [o for o in quick["orders"] if o["name"] == "stored"][0]
+    stored_every = [o for o in every["orders"] if o["name"] == "stored"][0]
+    assert stored["placement"] == "greedy_by_size" and stored_every["placement"].startswith("portfolio:")
+    assert stored["arena_bytes"] >= stored_every["arena_bytes"] >= stored["arena_lower_bound_bytes"]
+    assert quick["best"] == every["best"]

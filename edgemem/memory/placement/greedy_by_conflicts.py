@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.arena import ArenaPlan
-from edgemem.memory.placement.plan import aligned_sizes, conflict_counts, place_in_sequence, plan_from_offsets
+from edgemem.memory.placement.plan import aligned_sizes, conflict_counts, place_in_sequence, plan_from_offsets, sequence_by
 
 
 def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
     sizes = aligned_sizes(lifetimes, alignment_bytes)
     conflicts = conflict_counts(lifetimes)
-    sequence = sorted(range(len(lifetimes)), key=lambda b: (-conflicts[b], -sizes[b], lifetimes.first_step[b], b))
+    sequence = sequence_by([-c for c in conflicts], [-s for s in sizes], lifetimes.first_step)
     offsets = place_in_sequence(lifetimes, sizes, sequence, alignment_bytes)
     return plan_from_offsets("greedy_by_conflicts", offsets, sizes)

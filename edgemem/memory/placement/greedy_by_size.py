@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.arena import ArenaPlan
-from edgemem.memory.placement.plan import aligned_sizes, place_in_sequence, plan_from_offsets
+from edgemem.memory.placement.plan import aligned_sizes, place_in_sequence, plan_from_offsets, sequence_by
 
 
 def plan(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
     sizes = aligned_sizes(lifetimes, alignment_bytes)
-    sequence = sorted(range(len(lifetimes)), key=lambda b: (-sizes[b], lifetimes.first_step[b], lifetimes.last_step[b], b))
+    sequence = sequence_by([-s for s in sizes], lifetimes.first_step, lifetimes.last_step)
     offsets = place_in_sequence(lifetimes, sizes, sequence, alignment_bytes)
     return plan_from_offsets("greedy_by_size", offsets, sizes)

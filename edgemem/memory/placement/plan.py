@@ -51,49 +51,34 @@ class OverlapIndex:
 
     def overlapping(self, b: int) -> list[int]:
         """Placed buffers live at some step of ``b``'s lifetime."""
-        first, last, block = self.first, self.last, self.block
+        first, last, block, long = self.first, self.last, self.block, self.long
         lo, hi = first[b], last[b]
-        if len(self.long) > LONG_NUMPY:
-            longs = self.long_array[: len(self.long)]
-            found = longs[(self.first_array[longs] <= hi) & (self.last_array[longs] >= lo)].tolist()
-        else:
-            found = [o for o in self.long if first[o] <= hi and last[o] >= lo]
         start_block, end_block = lo // block, hi // block
-        found += [o for o in self.covering[start_block] if first[o] <= hi and last[o] >= lo]
-        for k in range(start_block + 1, end_block):  # these start after lo and before hi
-            found += self.starting[k]
+        found = [o for o in self.covering[start_block] if first[o] <= hi and last[o] >= lo]
+        if len(long) > LONG_NUMPY:
+            longs = self.long_array[: len(long)]
+            found += longs[(self.first_array[longs] <= hi) & (self.last_array[longs] >= lo)].tolist()
+        elif long:
+            found += [o for o in long if first[o] <= hi and last[o] >= lo]
         if end_block > start_block:
-            found += [o for o in self.starting[end_block] if first[o] <= hi]
+            starting = self.starting
+            for k in range(start_block + 1, end_block):  # these start after lo and before hi
+                found += starting[k]
+            found += [o for o in starting[end_block] if first[o] <= hi]
         return found
 
 
 LONG_NUMPY = 64  # long-lived buffers beyond which the index filters them with numpy
 
 
-def best_gap(intervals: list[tuple[int, int]], size: int, alignment: int, best_fit: bool = True) -> int:
-    """Lowest-waste offset for ``size`` bytes among occupied [start, end) ``intervals``.
+def best_gap_arrays(starts: np.ndarray, ends: np.ndarray, size: int, alignment: int = 1, best_fit: bool = True) -> int:
+    """Lowest-waste offset for ``size`` bytes among occupied [start, end) ranges given as numpy
+    arrays (for long lists; ``_gap_among`` is the same rule in Python for short ones).
 
     The leading gap [0, first start) counts (the XNNPACK fix); the open end is the fallback.
     ``best_fit`` picks the smallest gap that fits (TFLite), otherwise the lowest one (first fit).
     Ties between equal gaps go to the lower offset.
     """
-    align = max(1, alignment)
-    cursor, chosen, smallest = 0, -1, -1
-    for start, end in sorted(intervals):
-        at = -(-cursor // align) * align
-        gap = start - at
-        if gap >= size:
-            if not best_fit:
-                return at
-            if smallest < 0 or gap < smallest:
-                chosen, smallest = at, gap
-        if end > cursor:
-            cursor = end
-    return chosen if chosen >= 0 else -(-cursor // align) * align
-
-
-def best_gap_arrays(starts: np.ndarray, ends: np.ndarray, size: int, alignment: int = 1, best_fit: bool = True) -> int:
-    """``best_gap`` over numpy arrays of occupied [start, end) ranges (for long lists)."""
     if starts.size == 0:
         return 0
     order = np.argsort(starts, kind="stable")
@@ -137,12 +122,14 @@ def _place(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], 
     offset_array = np.zeros(len(lifetimes), dtype=np.int64)
     size_array = np.asarray(sizes, dtype=np.int64)
     index = OverlapIndex(lifetimes)
+    overlapping, add = index.overlapping, index.add
     align = max(1, alignment)
+    best_fit = rule == BEST_FIT
     for b in sequence:
         size = sizes[b]
         if size == 0:
             continue
-        others = index.overlapping(b)
+        others = overlapping(b)
         if len(others) > NUMPY_AT:
             chosen = np.asarray(others, dtype=np.int64)
             starts = offset_array[chosen]
@@ -150,15 +137,44 @@ def _place(lifetimes: Lifetimes, sizes: Sequence[int], sequence: Sequence[int], 
             if rule == ON_TOP:
                 offset = -(-int(ends.max()) // align) * align
             else:
-                offset = best_gap_arrays(starts, ends, size, align, rule == BEST_FIT)
+                offset = best_gap_arrays(starts, ends, size, align, best_fit)
         elif rule == ON_TOP:
-            offset = -(-max((offsets[o] + sizes[o] for o in others), default=0) // align) * align
+            offset = -(-max([offsets[o] + sizes[o] for o in others], default=0) // align) * align
         else:
-            offset = best_gap([(offsets[o], offsets[o] + sizes[o]) for o in others], size, align, rule == BEST_FIT)
+            offset = _gap_among(others, offsets, sizes, size, align, best_fit)
         offsets[b] = offset
         offset_array[b] = offset
-        index.add(b)
+        add(b)
     return offsets
+
+
+def _gap_among(others: list[int], offsets: list[int], sizes: Sequence[int], size: int, align: int, best_fit: bool) -> int:
+    """``best_gap_arrays`` over the placed buffers ``others`` (sorted here by offset, in place), in
+    Python. A gap of exactly ``size`` is the best fit there is, so the scan stops at the first one."""
+    others.sort(key=offsets.__getitem__)
+    cursor, chosen, smallest = 0, -1, -1
+    for o in others:
+        start = offsets[o]
+        at = -(-cursor // align) * align
+        gap = start - at
+        if gap >= size:
+            if not best_fit or gap == size:
+                return at
+            if smallest < 0 or gap < smallest:
+                chosen, smallest = at, gap
+        end = start + sizes[o]
+        if end > cursor:
+            cursor = end
+    return chosen if chosen >= 0 else -(-cursor // align) * align
+
+
+def sequence_by(*keys: Sequence[int]) -> list[int]:
+    """Buffer indices sorted by ``keys`` (integer sequences, the first the most significant), ties
+    by index: what ``sorted(range(n), key=lambda b: (keys[0][b], keys[1][b], ..., b))`` gives,
+    sorted in numpy (a stable lexicographic sort)."""
+    if not keys or not len(keys[0]):
+        return []
+    return np.lexsort([np.asarray(k, dtype=np.int64) for k in reversed(keys)]).tolist()
 
 
 def conflict_counts(lifetimes: Lifetimes) -> list[int]:

@@ -15,39 +15,50 @@ from __future__ import annotations
 from edgemem.memory.arena import ArenaPlan
 from edgemem.memory.lifetimes import Lifetimes
 from edgemem.memory.placement.plan import (
-    aligned_sizes, conflict_counts, place_in_sequence, place_on_top, plan_from_offsets,
+    aligned_sizes, conflict_counts, place_in_sequence, place_on_top, plan_from_offsets, sequence_by,
 )
 
 
-def _descending_names(names: tuple[str, ...]) -> list[int]:
-    """Rank of every name in descending order (0 = greatest), for use in an ascending sort key."""
-    ranked = sorted(range(len(names)), key=lambda b: names[b], reverse=True)
+def _name_rank(names: tuple[str, ...], descending: bool) -> list[int]:
+    """Rank of every name (0 = first in the order asked for), for use in an ascending sort key."""
+    ranked = sorted(range(len(names)), key=names.__getitem__, reverse=descending)
     rank = [0] * len(names)
     for r, b in enumerate(ranked):
         rank[b] = r
     return rank
 
 
-def _planned(name: str, lifetimes: Lifetimes, alignment_bytes: int, key, on_top: bool) -> ArenaPlan:
+def _negated(values) -> list[int]:
+    return [-v for v in values]
+
+
+def _best_fit(name: str, lifetimes: Lifetimes, alignment_bytes: int, tie_key) -> ArenaPlan:
+    """Size descending, ties by ``tie_key`` (then index); each buffer into its best-fit gap."""
     sizes = aligned_sizes(lifetimes, alignment_bytes)
-    conflicts = conflict_counts(lifetimes) if on_top else []
-    rank = _descending_names(lifetimes.names) if on_top else []
-    sequence = sorted(range(len(lifetimes)), key=lambda b: key(b, sizes, conflicts, rank))
-    place = place_on_top if on_top else place_in_sequence
-    return plan_from_offsets(name, place(lifetimes, sizes, sequence, alignment_bytes), sizes)
+    sequence = sequence_by(_negated(sizes), tie_key)
+    return plan_from_offsets(name, place_in_sequence(lifetimes, sizes, sequence, alignment_bytes), sizes)
+
+
+def _on_top(name: str, lifetimes: Lifetimes, alignment_bytes: int, conflicts_first: bool) -> ArenaPlan:
+    """Size and conflicts descending (in either order), ties by name descending; each buffer on top."""
+    sizes = aligned_sizes(lifetimes, alignment_bytes)
+    by_size, by_conflicts = _negated(sizes), _negated(conflict_counts(lifetimes))
+    keys = (by_conflicts, by_size) if conflicts_first else (by_size, by_conflicts)
+    sequence = sequence_by(*keys, _name_rank(lifetimes.names, descending=True))
+    return plan_from_offsets(name, place_on_top(lifetimes, sizes, sequence, alignment_bytes), sizes)
 
 
 def tflite(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    return _planned("tflite", lifetimes, alignment_bytes, lambda b, s, c, r: (-s[b], lifetimes.first_step[b], b), False)
+    return _best_fit("tflite", lifetimes, alignment_bytes, lifetimes.first_step)
 
 
 def onnxsim(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    return _planned("onnxsim", lifetimes, alignment_bytes, lambda b, s, c, r: (-s[b], lifetimes.names[b]), False)
+    return _best_fit("onnxsim", lifetimes, alignment_bytes, _name_rank(lifetimes.names, descending=False))
 
 
 def tvm_by_size(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    return _planned("tvm_by_size", lifetimes, alignment_bytes, lambda b, s, c, r: (-s[b], -c[b], r[b]), True)
+    return _on_top("tvm_by_size", lifetimes, alignment_bytes, conflicts_first=False)
 
 
 def tvm_by_conflicts(lifetimes: Lifetimes, alignment_bytes: int) -> ArenaPlan:
-    return _planned("tvm_by_conflicts", lifetimes, alignment_bytes, lambda b, s, c, r: (-c[b], -s[b], r[b]), True)
+    return _on_top("tvm_by_conflicts", lifetimes, alignment_bytes, conflicts_first=True)
