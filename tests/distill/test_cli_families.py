@@ -77,6 +77,25 @@ def test_denoise_resume_reuses_every_phase(denoise_run):
     assert "peak activation memory: teacher" in result.stdout and "held-out denoising loss: student" in result.stdout
 
 
+def test_denoise_resume_with_more_epochs_continues_each_phase(tmp_path):
+    (tmp_path / "run.toml").write_text(DENOISE_TOML.replace("num_samples = 24", "num_samples = 0"))
+    common = ["distill", "--task", "denoise", "--teacher", "ddpm-unet-tiny", "--dataset", "digits", "--baseline", "--resume",
+              "--out", str(tmp_path / "out"), "--config", str(tmp_path / "run.toml")]
+    first = runner.invoke(app, [*common, "--epochs", "1", "--teacher-epochs", "1"])
+    assert first.exit_code == 0, first.output
+    longer = runner.invoke(app, [*common, "--epochs", "2", "--teacher-epochs", "1"])
+    assert longer.exit_code == 0, longer.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "teacher ddpm-unet-tiny reused from the cache" in longer.stderr
+    for role in ("student", "baseline"):  # each went on from its 1-epoch checkpoint
+        assert f"{role}: resumed after epoch 1" in longer.stderr
+        assert report[role]["training"]["epochs"] == 2 and len(report[role]["training"]["history"]) == 2
+    # a longer teacher goes on from its checkpoint too; a student distilled from the shorter one is not continued
+    teacher_longer = runner.invoke(app, [*common, "--epochs", "2", "--teacher-epochs", "2"])
+    assert "teacher: resumed after epoch 1" in teacher_longer.stderr
+    assert teacher_longer.exit_code == 1 and "student/checkpoint/last.pt was written by a run with different settings" in error_line(teacher_longer)
+
+
 def test_denoiser_onnx_goes_through_analyze_and_bench(denoise_run, tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEMEM_DEVICE_LOCK", str(tmp_path / "device.lock"))  # not the machine's lock other benches hold
     _, doc = denoise_run

@@ -109,6 +109,13 @@ def test_resume_repeats_the_uninterrupted_run(one_thread, digits, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()))
 
 
+def test_resume_refuses_fewer_epochs_than_the_checkpoint_holds(one_thread, digits, tmp_path):
+    torch.manual_seed(0)
+    DenoiseTrainer(job(digits, ddpm_unet_tiny(in_channels=1), tmp_path, 2)).fit()
+    with pytest.raises(TrainingError, match="holds 2 epochs, more than the 1 asked"):
+        DenoiseTrainer(job(digits, ddpm_unet_tiny(in_channels=1), tmp_path, 1, resume=True)).fit()
+
+
 def test_distillation_uses_teacher_noise_and_red_features(one_thread, digits, tmp_path):
     torch.manual_seed(0)
     teacher = ddpm_unet_tiny(in_channels=1).eval()

@@ -111,12 +111,15 @@ def refuse_unsupported(config) -> None:
         raise ConfigError("nothing to distill to: give --budget or [student] pool_factor in --config")
 
 
-def training_settings(config, train) -> dict:
-    """What shapes a training run besides the model: schedule, optimiser, batch, epochs, data, seed."""
+def training_settings(config, train, epochs: bool = True) -> dict:
+    """What shapes a training run besides the model: schedule, optimiser, batch, epochs, data, seed.
+    ``epochs = False`` for a checkpoint's fingerprint: the learning rate does not depend on the epoch
+    count (constant after warm-up), so ``--resume`` with more ``--epochs`` continues a finished run
+    exactly as a longer run from scratch would have gone on."""
     o = config.denoise
     return {"dataset": config.dataset, "data_path": config.data_path, "data": dataclasses.asdict(config.data),
             "schedule": [o.num_timesteps, o.beta_1, o.beta_T], "adam": [o.lr, o.warmup_steps, o.grad_clip, o.ema_decay],
-            "batch_size": train.batch_size, "epochs": train.epochs, "seed": config.seed}
+            "batch_size": train.batch_size, **({"epochs": train.epochs} if epochs else {}), "seed": config.seed}
 
 
 def prepare_teacher(ctx: DenoiseContext):
@@ -136,7 +139,7 @@ def prepare_teacher(ctx: DenoiseContext):
         return teacher.eval(), None
     ctx.progress.note(f"training the teacher {config.teacher} first ({config.teacher_train.epochs} epochs; no --teacher-weights)")
     trained, training = run_training(ctx, "teacher", teacher, None, [], "ce", config.teacher_train, cache.folder / "checkpoint",
-                                     cache.fingerprint)
+                                     teacher_fingerprint(config, epochs=False))
     cache.store(trained, {"teacher": config.teacher, "epochs": training.epochs})
     return trained.eval(), training
 
@@ -165,8 +168,9 @@ class TeacherCache:
         write_json({"fingerprint": self.fingerprint, **info}, self.folder / "teacher.json")
 
 
-def teacher_fingerprint(config) -> str:
-    return digest({"teacher": config.teacher, **training_settings(config, config.teacher_train)})
+def teacher_fingerprint(config, epochs: bool = True) -> str:
+    """The cached teacher's (its epochs included); ``epochs = False``: its checkpoint's (training_settings)."""
+    return digest({"teacher": config.teacher, **training_settings(config, config.teacher_train, epochs)})
 
 
 def loss_weights(config, method: str) -> dict:
@@ -228,7 +232,7 @@ def train_student(ctx: DenoiseContext, teacher, spec, role: str, method: str, fo
     pairs = [(p.student_point, p.teacher_point) for p in student.red_pairs]
     fingerprint = digest({"teacher": teacher_fingerprint(config), "teacher_weights": config.teacher_weights, "method": method,
                            "spec": dataclasses.asdict(spec), "weights": loss_weights(config, method), "init": init,
-                           **training_settings(config, config.train)})
+                           **training_settings(config, config.train, epochs=False)})
     weights = loss_weights(config, method)
     job_teacher = teacher if weights.get("kd_weight") or weights.get("red_weight") else None
     trained, training = run_training(ctx, role, student.model, job_teacher, pairs, method, config.train, folder / "checkpoint", fingerprint)

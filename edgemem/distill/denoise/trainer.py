@@ -7,7 +7,9 @@ RED term over the student's RED blocks and their teacher features (edgemem.disti
 Adam with a linear warm-up, gradient-norm clipping and an EMA of the weights (decay warmed up as
 min(decay, (1 + step) / (10 + step))); the EMA model is what is evaluated and deployed. After every
 epoch ``last.pt`` is written atomically (models, optimizer, schedule, RNG states, history); resume
-continues after the last complete epoch and repeats the uninterrupted run exactly on CPU.
+continues after the last complete epoch and repeats the uninterrupted run exactly on CPU, also
+when it asks for more epochs than a finished checkpoint holds (the schedule does not depend on
+the epoch count); fewer epochs than the checkpoint holds are refused.
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ class DenoiseTrainer:
         if store is None or not self.job.resume or not store.exists():
             return [], 0
         state = store.load(self.job.fingerprint)
+        if int(state["epoch"]) > self.job.epochs:
+            raise TrainingError(f"{store.folder}: the checkpoint holds {state['epoch']} epochs, more than the {self.job.epochs} asked",
+                                hint="ask for at least as many epochs, or use a new --out folder")
         try:
             model.load_state_dict(state["models"]["model"])
             if ema is not None:
