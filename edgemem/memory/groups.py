@@ -56,16 +56,20 @@ class TensorGroups:
         if child in self.io:
             self.io.discard(child)
             self.io.add(root)
-        joined_a, joined_b = self.joined.pop(root, set()), self.joined.pop(child, set())
+        joined_a, joined_b = self.joined.get(root), self.joined.pop(child, None)  # None: no joined nodes
         readers_a, readers_b = _as_set(self.readers.get(root, NO_READERS)), _as_set(self.readers.pop(child, NO_READERS))
-        _discard(readers_a, joined_b)
-        _discard(readers_b, joined_a)
+        if joined_b:
+            _discard(readers_a, joined_b)
+        if joined_a:
+            _discard(readers_b, joined_a)
         readers_a.discard(node)
         readers_b.discard(node)
-        joined = _pour(joined_a, joined_b)
+        joined = joined_a if joined_a is not None else set()
+        if joined_b:
+            joined = _pour(joined, joined_b)
         joined.add(node)
         self.joined[root] = joined
-        self.readers[root] = _pour(readers_a, readers_b)
+        self.readers[root] = _pour(readers_a, readers_b) if readers_b else readers_a
 
     def members(self) -> dict[str, list[str]]:
         """Root -> its tensors, in the order the tensors were given."""

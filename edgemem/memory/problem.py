@@ -58,9 +58,14 @@ def accounted_size(tensor: TensorInfo, precision: str | None) -> int:
 def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
     nodes = graph.nodes
     readers: dict[str, list[int]] = {}
+    get = readers.get
     for i, node in enumerate(nodes):
         for name in node.inputs:
-            readers.setdefault(name, []).append(i)
+            known = get(name)
+            if known is None:
+                readers[name] = [i]
+            else:
+                known.append(i)
     groups = TensorGroups([name for name, info in graph.tensors.items() if info.kind != "weight"], readers,
                           {*graph.inputs, *graph.outputs})
     aliased = _alias_views(graph, groups) if convention.alias_views else 0
@@ -101,10 +106,10 @@ def _uses(graph: Graph, buffers: list[Buffer], buffer_of: dict[str, int], create
         if i in scratch:
             used += [b for b in creates[i] if not buffers[b].tensors]
         touches.append(tuple(dict.fromkeys(used)) if len(used) > 1 else tuple(used))
-        before = {p for p in map(producer_get, node.inputs) if p is not None}
+        before = [p for p in map(producer_get, node.inputs) if p is not None]
         if i in extra_preds:
-            before |= extra_preds[i]
-        preds.append(tuple(sorted(before)) if len(before) > 1 else tuple(before))
+            before += extra_preds[i]
+        preds.append(tuple(sorted(set(before))) if len(before) > 1 else tuple(before))
     return tuple(touches), tuple(preds)
 
 
