@@ -13,17 +13,19 @@ the whole group it replaces was quadratic on long elementwise chains.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Sequence
 
 
 class TensorGroups:
-    def __init__(self, names: Iterable[str], readers: Mapping[str, list[int]], graph_io: set[str]) -> None:
-        self.parent: dict[str, str] = {name: name for name in names}
+    def __init__(self, names: Sequence[str], readers: dict[str, list[int]], graph_io: set[str]) -> None:
+        """``names``: the activation tensors; ``readers``: tensor -> the nodes reading it (owned from
+        now on: the groups update it in place instead of copying 100,000 entries)."""
+        self.parent: dict[str, str] = dict(zip(names, names))
         self.io: set[str] = {name for name in graph_io if name in self.parent}  # roots of groups holding graph I/O
         self.joined: dict[str, set[int]] = {}  # root -> nodes whose output joined the group (absent: none)
-        # root -> nodes reading the group, joined ones excluded: the reader list itself (distinct
-        # nodes) until the group first merges, a set from then on
-        self.readers: dict[str, list[int] | set[int]] = {name: readers.get(name, NO_READERS) for name in self.parent}
+        # root -> nodes reading the group, joined ones excluded (absent: none): the reader list itself
+        # until the group first merges, a set from then on; other tensors' entries are never read
+        self.readers: dict[str, list[int] | set[int]] = readers
 
     def __contains__(self, name: str) -> bool:
         return name in self.parent
@@ -45,7 +47,7 @@ class TensorGroups:
 
     def only_reader(self, root: str, node: int) -> bool:
         """The group holds no graph input or output and ``node`` is the only node reading it."""
-        readers = self.readers[root]
+        readers = self.readers.get(root, NO_READERS)
         return len(readers) == 1 and root not in self.io and node in readers
 
     def join(self, child: str, root: str, node: int) -> None:
@@ -54,16 +56,20 @@ class TensorGroups:
         if child in self.io:
             self.io.discard(child)
             self.io.add(root)
-        joined_a, joined_b = self.joined.pop(root, set()), self.joined.pop(child, set())
-        readers_a, readers_b = _as_set(self.readers[root]), _as_set(self.readers.pop(child))
-        _discard(readers_a, joined_b)
-        _discard(readers_b, joined_a)
+        joined_a, joined_b = self.joined.get(root), self.joined.pop(child, None)  # None: no joined nodes
+        readers_a, readers_b = _as_set(self.readers.get(root, NO_READERS)), _as_set(self.readers.pop(child, NO_READERS))
+        if joined_b:
+            _discard(readers_a, joined_b)
+        if joined_a:
+            _discard(readers_b, joined_a)
         readers_a.discard(node)
         readers_b.discard(node)
-        joined = _pour(joined_a, joined_b)
+        joined = joined_a if joined_a is not None else set()
+        if joined_b:
+            joined = _pour(joined, joined_b)
         joined.add(node)
         self.joined[root] = joined
-        self.readers[root] = _pour(readers_a, readers_b)
+        self.readers[root] = _pour(readers_a, readers_b) if readers_b else readers_a
 
     def members(self) -> dict[str, list[str]]:
         """Root -> its tensors, in the order the tensors were given."""

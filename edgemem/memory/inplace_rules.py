@@ -13,7 +13,7 @@ from edgemem.memory.groups import TensorGroups
 class OptInRules:
     def __init__(self, graph: Graph, groups: TensorGroups, size_of: Callable[[TensorInfo], int]) -> None:
         self.graph, self.groups, self.size_of = graph, groups, size_of
-        self.index_of = {n.name: i for i, n in enumerate(graph.nodes)}
+        self._index_of: dict[str, int] | None = None  # node name -> index, built when a rule first needs it
         self.creator: dict[str, int] = {}  # group root -> allocating node, when not the root's producer
         self.extra_preds: dict[int, set[int]] = {}
         self.scratch: list[tuple[int, str, int]] = []
@@ -24,7 +24,11 @@ class OptInRules:
         RULES[rule](self)
 
     def creator_of(self, root: str) -> int:
-        return self.creator.get(root, self.index_of[self.graph.tensors[root].producer])
+        if root in self.creator:
+            return self.creator[root]
+        if self._index_of is None:
+            self._index_of = {n.name: i for i, n in enumerate(self.graph.nodes)}
+        return self._index_of[self.graph.tensors[root].producer]
 
     def count(self, rule: str) -> None:
         self.applied[rule] = self.applied.get(rule, 0) + 1

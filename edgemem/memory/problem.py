@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from edgemem.graph.types import Graph, TensorInfo
 from edgemem.memory.convention import FLOAT_DTYPES, INPLACE_OPS, PRECISION_BITS, VIEW_OPS, Convention
@@ -16,8 +17,10 @@ from edgemem.memory.groups import TensorGroups
 from edgemem.memory.inplace_rules import RULES, OptInRules
 
 
-@dataclass(frozen=True, slots=True)
-class Buffer:
+class Buffer(NamedTuple):
+    """One allocation (immutable; a named tuple because a 100,000-node graph makes 100,000 of them
+    and a tuple is built several times faster than a frozen dataclass)."""
+
     name: str  # the tensor that allocates it
     size_bytes: int
     tensors: tuple[str, ...]
@@ -55,10 +58,15 @@ def accounted_size(tensor: TensorInfo, precision: str | None) -> int:
 def problem_from_graph(graph: Graph, convention: Convention) -> Problem:
     nodes = graph.nodes
     readers: dict[str, list[int]] = {}
+    get = readers.get
     for i, node in enumerate(nodes):
         for name in node.inputs:
-            readers.setdefault(name, []).append(i)
-    groups = TensorGroups((name for name, info in graph.tensors.items() if info.kind != "weight"), readers,
+            known = get(name)
+            if known is None:
+                readers[name] = [i]
+            else:
+                known.append(i)
+    groups = TensorGroups([name for name, info in graph.tensors.items() if info.kind != "weight"], readers,
                           {*graph.inputs, *graph.outputs})
     aliased = _alias_views(graph, groups) if convention.alias_views else 0
     inplace = _join_in_place(graph, groups) if convention.inplace else 0
@@ -91,17 +99,17 @@ def _uses(graph: Graph, buffers: list[Buffer], buffer_of: dict[str, int], create
     """Per node: the buffers it touches (reads, writes, scratch) and the nodes it depends on."""
     producer_index = {o: i for i, n in enumerate(graph.nodes) for o in n.outputs}
     scratch = {buf.creator for buf in buffers if not buf.tensors}
+    buffer_get, producer_get = buffer_of.get, producer_index.get
     touches, preds = [], []
     for i, node in enumerate(graph.nodes):
-        used = dict.fromkeys([buffer_of[t] for t in node.inputs if t in buffer_of])
-        used.update(dict.fromkeys([buffer_of[t] for t in node.outputs if t in buffer_of]))
+        used = [b for b in map(buffer_get, node.inputs + node.outputs) if b is not None]
         if i in scratch:
-            used.update(dict.fromkeys(b for b in creates[i] if not buffers[b].tensors))
-        touches.append(tuple(used))
-        before = {producer_index[t] for t in node.inputs if t in producer_index}
+            used += [b for b in creates[i] if not buffers[b].tensors]
+        touches.append(tuple(dict.fromkeys(used)) if len(used) > 1 else tuple(used))
+        before = [p for p in map(producer_get, node.inputs) if p is not None]
         if i in extra_preds:
-            before |= extra_preds[i]
-        preds.append(tuple(sorted(before)) if len(before) > 1 else tuple(before))
+            before += extra_preds[i]
+        preds.append(tuple(sorted(set(before))) if len(before) > 1 else tuple(before))
     return tuple(touches), tuple(preds)
 
 
@@ -111,18 +119,24 @@ def _buffers(graph: Graph, members: dict[str, list[str]], rules: OptInRules, pre
     inputs, outputs, tensors = set(graph.inputs), set(graph.outputs), graph.tensors
     buffers: list[Buffer] = []
     buffer_of: dict[str, int] = {}
-    ordered_roots = [(t, -1) for t in graph.inputs if t in members] + [
-        (o, i) for i, n in enumerate(graph.nodes) for o in n.outputs if o in members and o not in inputs
-    ]
-    for root, producer in ordered_roots:
+    rule_creator = rules.creator
+
+    def add(root: str, producer: int) -> None:
         group = members[root]
-        creator = producer if producer < 0 or root not in rules.creator else rules.creator[root]
         index = len(buffers)
         for t in group:
             buffer_of[t] = index
         is_output = root in outputs if len(group) == 1 else any(t in outputs for t in group)
-        buffers.append(Buffer(name=root, size_bytes=accounted_size(tensors[root], precision), tensors=tuple(group),
-                              creator=creator, is_input=producer < 0, is_output=is_output))
+        creator = rule_creator.get(root, producer) if producer >= 0 else producer
+        buffers.append(Buffer(root, accounted_size(tensors[root], precision), tuple(group), creator, producer < 0, is_output))
+
+    for t in graph.inputs:
+        if t in members:
+            add(t, -1)
+    for i, n in enumerate(graph.nodes):
+        for o in n.outputs:
+            if o in members and o not in inputs:
+                add(o, i)
     for node_index, name, size in rules.scratch:
         buffers.append(Buffer(name=name, size_bytes=size, tensors=(), creator=node_index, is_input=False, is_output=False))
     return buffers, buffer_of

@@ -7,6 +7,7 @@ limits given are far above what the work takes (a guard that fires says so in th
 from __future__ import annotations
 
 import json
+import random
 
 import onnx
 import pytest
@@ -14,6 +15,8 @@ from typer.testing import CliRunner
 
 from edgemem.cli import app
 from edgemem.graph import load_graph
+from edgemem.graph.build import graph_from_model
+from edgemem.graph.types import LoadOptions
 from edgemem.memory.analyze import AnalyzeOptions, analyze
 from edgemem.memory.bounds import order_lower_bound
 from edgemem.memory.convention import Convention
@@ -23,6 +26,7 @@ from edgemem.memory.schedule import STRATEGIES, ScheduleContext
 from edgemem.memory.schedule.optimal.coarsen import coarsen
 from edgemem.memory.schedule.optimal.split import segments
 from edgemem.memory.schedule.optimal.view import OrderView
+from tests.fixtures.builders import random_graph
 from tests.fixtures.nas_graphs import nas_cells, node_count, randwire
 
 
@@ -105,3 +109,37 @@ def test_optimal_method_names_segments_units_and_states(tmp_path):
     result = STRATEGIES["optimal"](problem, ScheduleContext(lower_bound_bytes=order_lower_bound(problem), time_limit_s=600))
     assert result.proved_optimal
     assert "segment" in result.method
+
+
+def test_an_optimal_search_that_finds_nothing_lower_keeps_the_incumbent_order():
+    """No second order of equal peak to place: an order below the incumbent's peak, or the incumbent
+    itself. The incumbents here are an earlier search's
+    order, which the second search cannot beat, on graphs whose bound is below their optimum."""
+    searched = 0
+    for seed in range(40):
+        problem = problem_from_graph(random_graph(random.Random(seed), 30), Convention())
+        bound = order_lower_bound(problem)
+        greedy = STRATEGIES["greedy"](problem, ScheduleContext(lower_bound_bytes=bound))
+        first = STRATEGIES["optimal"](problem, ScheduleContext(lower_bound_bytes=bound, incumbent=greedy, time_limit_s=600))
+        assert first.peak_bytes < greedy.peak_bytes or first.order == greedy.order
+        if first.peak_bytes <= bound:
+            continue  # the search never starts: the incumbent meets the bound
+        searched += 1
+        again = STRATEGIES["optimal"](problem, ScheduleContext(lower_bound_bytes=bound, incumbent=first, time_limit_s=600))
+        assert again.order == first.order and again.peak_bytes == first.peak_bytes
+        assert peak_of_order(problem, again.order) == again.peak_bytes
+        assert again.lower_bound_bytes <= again.peak_bytes
+    assert searched >= 5
+
+
+def test_windows_that_lower_no_peak_leave_the_incumbent_order():
+    """On a 2,200-node stack of cells a small budget re-orders a few windows without lowering the
+    whole order's peak: the result is the incumbent's order, not an equal-peak variant of it."""
+    problem = problem_from_graph(graph_from_model(nas_cells(70, "darts", seed=0), LoadOptions(), None, "darts70", "darts70.onnx"), Convention())
+    bound = order_lower_bound(problem)
+    greedy = STRATEGIES["greedy"](problem, ScheduleContext(lower_bound_bytes=bound))
+    result = STRATEGIES["optimal"](problem, ScheduleContext(lower_bound_bytes=bound, incumbent=greedy, time_limit_s=600,
+                                                            work_limit=10_000))
+    assert "exact windows re-ordered 0 time" not in result.method and "re-ordered" in result.method
+    assert result.peak_bytes == greedy.peak_bytes and result.order == greedy.order
+    assert "no order below the incumbent's peak" in result.method

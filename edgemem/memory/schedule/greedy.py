@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import deque
+from dataclasses import dataclass
 
 from edgemem.memory.liveness import peak_of_order
 from edgemem.memory.problem import Problem
@@ -26,8 +27,9 @@ HEURISTICS = ("lpmf", "min_net", "dfs", "bfs")
 def schedule(problem: Problem, context: ScheduleContext) -> ScheduleResult:
     start = time.perf_counter()
     n = len(problem.node_names)
+    shared = Shared.of(problem)
     candidates = [("stored", tuple(range(n)))]
-    candidates += [(name, list_schedule(problem, name)) for name in HEURISTICS]
+    candidates += [(name, list_schedule(problem, name, shared)) for name in HEURISTICS]
     best_name, best_order, best_peak = None, None, None
     for name, order in candidates:
         peak = peak_of_order(problem, order)
@@ -44,6 +46,29 @@ def schedule(problem: Problem, context: ScheduleContext) -> ScheduleResult:
     )
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every list scheduler reads and none changes, built once per graph (on a 100,000-node
+    graph building them costs as much as a schedule)."""
+
+    succs: list[list[int]]  # per node: the nodes that depend on it
+    indegree: tuple[int, ...]  # per node: how many nodes it depends on
+    users: list[list[int]]  # per buffer: the nodes that touch it
+    sizes: list[int]  # per buffer: bytes
+    keep: list[bool]  # per buffer: a graph output (never freed)
+    new: list[int]  # per node: the bytes it allocates
+
+    @classmethod
+    def of(cls, problem: Problem) -> Shared:
+        succs: list[list[int]] = [[] for _ in problem.preds]
+        for node, preds in enumerate(problem.preds):
+            for p in preds:
+                succs[p].append(node)
+        sizes = problem.sizes
+        return cls(succs, tuple(map(len, problem.preds)), users_of(problem), sizes,
+                   [buf.is_output for buf in problem.buffers], [sum(sizes[b] for b in c) for c in problem.creates])
+
+
 def users_of(problem: Problem) -> list[list[int]]:
     users: list[list[int]] = [[] for _ in problem.buffers]
     for node, used in enumerate(problem.touches):
@@ -52,18 +77,14 @@ def users_of(problem: Problem) -> list[list[int]]:
     return users
 
 
-def list_schedule(problem: Problem, heuristic: str) -> tuple[int, ...]:
-    n = len(problem.node_names)
-    succs: list[list[int]] = [[] for _ in range(n)]
-    indegree = [len(p) for p in problem.preds]
-    for node, preds in enumerate(problem.preds):
-        for p in preds:
-            succs[p].append(node)
+def list_schedule(problem: Problem, heuristic: str, shared: Shared | None = None) -> tuple[int, ...]:
+    shared = shared or Shared.of(problem)
+    succs, indegree = shared.succs, list(shared.indegree)
     if heuristic in ("lpmf", "min_net"):
-        return _by_memory(problem, heuristic, succs, indegree)
+        return _by_memory(problem, heuristic, shared, indegree)
     # dfs (stack) and bfs (queue): readiness order only
     order: list[int] = []
-    frontier = deque(sorted((v for v in range(n) if indegree[v] == 0), reverse=heuristic == "dfs"))
+    frontier = deque(sorted((v for v in range(len(indegree)) if indegree[v] == 0), reverse=heuristic == "dfs"))
     while frontier:
         v = frontier.pop() if heuristic == "dfs" else frontier.popleft()
         order.append(v)
@@ -77,21 +98,18 @@ def list_schedule(problem: Problem, heuristic: str) -> tuple[int, ...]:
     return tuple(order)
 
 
-def _by_memory(problem: Problem, heuristic: str, succs: list[list[int]], indegree: list[int]) -> tuple[int, ...]:
+def _by_memory(problem: Problem, heuristic: str, shared: Shared, indegree: list[int]) -> tuple[int, ...]:
     """lpmf or min_net: a heap of ready nodes keyed on what they allocate and free, re-keyed when a
     buffer they touch gets down to its last user."""
     n = len(problem.node_names)
-    sizes = problem.sizes
-    users = users_of(problem)
+    succs, users, sizes, keep, new, touches = shared.succs, shared.users, shared.sizes, shared.keep, shared.new, problem.touches
     remaining = [len(u) for u in users]
-    keep = [buf.is_output for buf in problem.buffers]
-    new = [sum(sizes[b] for b in c) for c in problem.creates]
     done = [False] * n
     is_ready = [d == 0 for d in indegree]
     version = [0] * n
 
     def key(v: int):
-        free = sum(sizes[b] for b in problem.touches[v] if remaining[b] == 1 and not keep[b])
+        free = sum(sizes[b] for b in touches[v] if remaining[b] == 1 and not keep[b])
         if heuristic == "lpmf":
             return (new[v], -free, v)
         return (new[v] - free, new[v], v)
@@ -106,7 +124,7 @@ def _by_memory(problem: Problem, heuristic: str, succs: list[list[int]], indegre
         done[v] = True
         order.append(v)
         touched = []
-        for b in problem.touches[v]:
+        for b in touches[v]:
             remaining[b] -= 1
             if remaining[b] == 1 and not keep[b]:
                 touched.append(b)

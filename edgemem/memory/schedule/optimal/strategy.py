@@ -14,7 +14,8 @@
 
 The budget is counted in work units (``work``), so the answer is the same on any machine; the
 time limit is only a guard, and the method says when it stopped the search. The result is
-always a valid order no worse than the incumbent, with a proved lower bound; "proved optimal"
+always a valid order no worse than the incumbent (the incumbent itself when no order below its
+peak was found, so that the report places one order, not two equal ones), with a proved lower bound; "proved optimal"
 only when the peak meets it.
 """
 
@@ -73,6 +74,9 @@ def schedule(problem: Problem, context: ScheduleContext) -> ScheduleResult:
         method += ", none above the bound"
     if work.timed_out:
         method += f"; stopped by the time limit ({context.time_limit_s:g} s) before the work budget was spent"
+    if peak >= upper:  # nothing below the incumbent's peak: keep its order (one order to place, not two)
+        return _result(incumbent.order, upper, min(bound, upper), method + "; no order below the incumbent's peak",
+                       start, states, work.timed_out)
     return _result(view.order, peak, min(bound, peak), method, start, states, work.timed_out)
 
 
