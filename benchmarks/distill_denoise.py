@@ -4,7 +4,7 @@ blocks and features), and the same student trained alone; held-out denoising los
 and the analyzer's peak memory.
 
     nice -n 19 .venv/bin/python benchmarks/distill_denoise.py [--data ../shared/data/cifar10-subset.npz]
-        [--part all|peaks|baseline|run] [--teacher ddpm-unet-small] [--epochs 3] [--teacher-epochs 3]
+        [--part all|peaks|baseline|run|bands] [--teacher ddpm-unet-small] [--epochs 3] [--teacher-epochs 3]
         [--train-size 10000] [--batch-size 32] [--samples 256] [--sample-steps 50] [--quality-epochs 4]
         [--method auto|kd|red|red_kd] [--init auto|scratch|teacher] [--stem auto|strided|patchify] [--teacher-weights FILE]
         [--threads 1] [--out runs/denoise-cifar] [--json FILE]
@@ -23,6 +23,10 @@ features of a classifier trained by the run. Resumable: rerun the same command a
 phases, the teacher and the samples are reused from ``--out``. ``--part baseline`` trains only the
 baseline student (it needs no teacher) into the same folder, so it can run in a second process while
 ``--part run`` trains the teacher; the run then finds it finished. ``all`` = peaks, then run.
+
+Part 3 (``--part bands --models FILE...``): where two models differ, as the held-out loss per timestep band
+(``evaluate.band_losses``: the first ``--band-images`` held-out images, one draw per image and band) of
+each file, a teacher's state dict or a run's ``student.pt`` / ``baseline.pt``, with its ratio to the first.
 """
 
 from __future__ import annotations
@@ -127,6 +131,49 @@ def train_baseline(args) -> None:
     train_student(ctx, source, spec, "baseline", "ce", config.out_dir / "baseline")
 
 
+def band_table(args) -> dict:
+    """Held-out loss per timestep band (evaluate.band_losses, the first --band-images held-out images) of
+    every --models file (a teacher's state dict or a run's student.pt / baseline.pt), and each model's
+    ratio to the first, band by band."""
+    import torch
+
+    from edgemem.distill.config import config_from_mapping
+    from edgemem.distill.denoise.data import load_images
+    from edgemem.distill.denoise.evaluate import BAND_EDGES, band_losses
+    from edgemem.distill.denoise.schedule import NoiseSchedule
+
+    torch.set_num_threads(args.threads)
+    config = config_from_mapping({"task": "denoise", "teacher": args.teacher, "dataset": "cifar10", "data_path": str(args.data),
+                                  "budget": "1GiB", "data": {"train_size": args.train_size} if args.train_size else {}})
+    images = load_images(config.dataset, config.data_path, config.data).x_test[:args.band_images]
+    rows = {str(path): band_losses(load_scored(path, args.teacher), NoiseSchedule(), images) for path in args.models}
+    edges = list(zip(BAND_EDGES, BAND_EDGES[1:]))
+    print("| model | " + " | ".join(f"t in [{a},{b})" for a, b in edges) + " |")
+    print("|---|" + "---|" * len(edges))
+    first = next(iter(rows.values()))
+    for name, losses in rows.items():
+        print(f"| {name} | " + " | ".join(f"{v:.4f}" + (f" ({v / f:.2f}x)" if losses is not first else "") for v, f in zip(losses, first)) + " |")
+    return {"edges": list(BAND_EDGES), "images": len(images), "losses": rows}
+
+
+def load_scored(path: Path, teacher: str):
+    """A trained denoiser from ``path``: a state dict of ``teacher``, or a student file of a run (with its spec)."""
+    import torch
+
+    from edgemem.distill.denoise.models import build_denoiser
+    from edgemem.distill.students.derive import derive_student
+    from edgemem.distill.students.spec import StudentSpec
+    from edgemem.distill.teacher import read_state_dict
+
+    stored = torch.load(path, map_location="cpu", weights_only=True)
+    spec = stored.get("spec") if isinstance(stored, dict) else None
+    model = build_denoiser(teacher, 3)
+    if spec:
+        model = derive_student(model, StudentSpec(**spec), (1, 3, 32, 32)).model
+    model.load_state_dict(read_state_dict(path))
+    return model.eval()
+
+
 def print_table(document: dict) -> None:
     teacher = document["teacher"]
     print(f"\n{document['dataset']}")
@@ -153,7 +200,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--teacher", default="ddpm-unet-small")
-    parser.add_argument("--part", default="all", choices=("all", "peaks", "baseline", "run"))
+    parser.add_argument("--part", default="all", choices=("all", "peaks", "baseline", "run", "bands"))
     parser.add_argument("--epochs", type=int, default=3, help="passes over the 20,000 training images (students)")
     parser.add_argument("--teacher-epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -170,11 +217,15 @@ def main(argv=None) -> int:
     parser.add_argument("--stem", default="auto", choices=("auto", "strided", "patchify"),
                         help="the pooled student's stem and output (auto: strided; patchify: space-to-depth / depth-to-space)")
     parser.add_argument("--teacher-weights", type=Path, default=None, help="a trained teacher (e.g. another --out's teacher/teacher.pt)")
+    parser.add_argument("--models", type=Path, nargs="*", default=[], help="--part bands: trained models to compare (the first is the reference)")
+    parser.add_argument("--band-images", type=int, default=500, help="--part bands: held-out images per band")
     args = parse_with_run_options(parser, argv, Path("runs/denoise-cifar"))
     started = time.perf_counter()
     document = {"peak_check": peak_check() if args.part in ("all", "peaks") else None}
     if args.part in ("all", "baseline", "run") and not args.data.is_file():
         print(f"distill_denoise: {args.data} is absent, so no model was trained; pass --data PATH to a CIFAR-10 .npz")
+    elif args.part == "bands":
+        document["bands"] = band_table(args)
     elif args.part == "baseline":
         train_baseline(args)
     elif args.part in ("all", "run"):

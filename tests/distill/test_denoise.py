@@ -9,7 +9,7 @@ import torch
 
 from edgemem.distill.config import DistillConfig
 from edgemem.distill.denoise.data import ImageData, load_images, to_unit_range, train_batches
-from edgemem.distill.denoise.evaluate import denoising_loss
+from edgemem.distill.denoise.evaluate import BAND_EDGES, band_losses, denoising_loss
 from edgemem.distill.denoise.options import DenoiseOptions
 from edgemem.distill.denoise.quality import FeatureExtractor, features, frechet_distance, train_extractor
 from edgemem.distill.denoise.sample import generate, grid_image, save_grid
@@ -95,6 +95,17 @@ def test_training_lowers_the_heldout_loss(one_thread, digits, tmp_path):
     after = denoising_loss(trained, NoiseSchedule(), digits.x_test, draws=2)
     assert after < 0.8 * before and training.steps == 3 * 21 and not trained.training
     assert denoising_loss(trained, NoiseSchedule(), digits.x_test, draws=2) == after  # the same draws every time
+
+
+def test_band_losses_split_the_heldout_loss_by_timestep(one_thread, digits, tmp_path):
+    torch.manual_seed(0)
+    fresh = ddpm_unet_tiny(in_channels=1)  # its output layer starts at zero: it predicts zero noise, MSE = E[noise^2]
+    bands = band_losses(fresh, NoiseSchedule(), digits.x_test[:200])
+    assert len(bands) == len(BAND_EDGES) - 1 and all(0.9 < b < 1.1 for b in bands)
+    trained, _ = DenoiseTrainer(job(digits, ddpm_unet_tiny(in_channels=1), tmp_path, 2)).fit()
+    again = band_losses(trained, NoiseSchedule(), digits.x_test[:200])
+    assert again == band_losses(trained, NoiseSchedule(), digits.x_test[:200])  # the same draws every time
+    assert again[-1] < 0.5 < again[0]  # large t (eps ~ x_t) is learnt first; pixel-level noise at small t is the hard part
 
 
 def test_resume_repeats_the_uninterrupted_run(one_thread, digits, tmp_path):
