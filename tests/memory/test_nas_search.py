@@ -197,3 +197,16 @@ def test_decision_search_equals_brute_force(seed, n, convention):
     assert is_topological(model, outcome.order)
     order, peak, finished, _ = decide(search, optimum - 1, Work.of(10**7, 60))
     assert finished and order is None  # nothing under the optimum
+
+
+def test_a_search_whose_forced_moves_run_everything_still_answers_below_upper_only():
+    """Hypothesis found it: when forced moves alone complete the order and its peak is the cap,
+    the search reported that order as one below the cap."""
+    problem, rng = random_problem(25805863, 6, Convention())
+    model = whole_model(problem)
+    search = UnitSearch(model, coarsen(model, range(6)))
+    upper = model_peak(model, range(6))
+    outcome = search.run(upper, Work.of(rng.randint(0, 400), 60))
+    assert outcome.order is None and outcome.peak == upper and outcome.lower_bound <= upper and outcome.finished
+    below = search.run(upper + 1, Work.of(400, 60))
+    assert below.order is not None and model_peak(model, below.order) == below.peak <= upper

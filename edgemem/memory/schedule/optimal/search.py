@@ -184,7 +184,9 @@ class UnitSearch:
         units_done, ready, done, mem, forced = self.close(0, ready0, 0, start_peak, self.start_mem)
         best_g = {units_done: start_peak}
         parent: dict[int, tuple[int, tuple[int, ...]]] = {units_done: (-1, forced)}
-        if units_done == (1 << len(self.units)) - 1:
+        if units_done == (1 << len(self.units)) - 1:  # forced moves ran everything: that order is optimal
+            if start_peak >= upper:  # and not below ``upper``: no order is
+                return SearchOutcome(None, upper, upper, True, 1)
             return self._outcome(parent, units_done, start_peak, start_peak, True, 1)
         heap = [(max(start_peak, self.static_bound), start_peak, units_done, ready, done, mem)]
         found: int | None = None
